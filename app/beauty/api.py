@@ -1,0 +1,108 @@
+"""JSON API and the health endpoint. CSRF-exempt, so writes demand a JSON content type:
+a cross-site HTML form cannot send one without a CORS preflight, which this app never grants."""
+
+import json
+from decimal import Decimal
+
+from flask import Blueprint, jsonify, request, url_for
+
+from . import products
+from .db import DatabaseUnavailable
+from .validation import validate_product
+
+bp = Blueprint("api", __name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status, message, fields=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields
+
+
+@bp.errorhandler(ApiError)
+def api_error(exc):
+    body = {"error": exc.message}
+    if exc.fields:
+        body["fields"] = exc.fields
+    return jsonify(body), exc.status
+
+
+def _json_body():
+    if not request.is_json:
+        raise ApiError(415, "Send the body as JSON with Content-Type: application/json.")
+    try:
+        # Decimal keeps prices exact; constants like NaN are refused.
+        data = json.loads(request.get_data(as_text=True), parse_float=Decimal, parse_constant=_refuse)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return data
+
+
+def _refuse(name):
+    raise ValueError(f"{name} is not allowed")
+
+
+def _validated(data):
+    clean, errors = validate_product(data)
+    if errors:
+        raise ApiError(422, "Validation failed.", fields=errors)
+    return clean
+
+
+def _not_found(product_id):
+    return ApiError(404, f"There is no product with id {product_id}.")
+
+
+@bp.get("/api/products")
+def list_products():
+    return jsonify(products=[products.to_json(row) for row in products.list_products()])
+
+
+@bp.post("/api/products")
+def create_product():
+    row = products.create_product(**_validated(_json_body()))
+    response = jsonify(products.to_json(row))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_product", product_id=row["id"])
+    return response
+
+
+@bp.get("/api/products/<int:product_id>")
+def get_product(product_id):
+    row = products.get_product(product_id)
+    if row is None:
+        raise _not_found(product_id)
+    return jsonify(products.to_json(row))
+
+
+@bp.put("/api/products/<int:product_id>")
+def update_product(product_id):
+    row = products.update_product(product_id, **_validated(_json_body()))
+    if row is None:
+        raise _not_found(product_id)
+    return jsonify(products.to_json(row))
+
+
+@bp.delete("/api/products/<int:product_id>")
+def delete_product(product_id):
+    if not products.delete_product(product_id):
+        raise _not_found(product_id)
+    return "", 204
+
+
+@bp.get("/api/status")
+def status():
+    return jsonify(products.snapshot())
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        node = products.node_name()
+    except DatabaseUnavailable as exc:
+        return jsonify(status="unavailable", database="unavailable", message=exc.message), 503
+    return jsonify(status="ok", database="connected", node=node)

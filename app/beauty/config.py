@@ -1,0 +1,98 @@
+"""Configuration: defaults, then the instance file named by BEAUTY_CONFIG, then BEAUTY_* variables.
+
+The instance file is either Python (``*.py``, Flask keys such as ``DB_HOST``) or
+``KEY=value`` lines using the same names as the environment (``BEAUTY_DB_HOST=...``);
+the demo_app role writes the latter to /etc/beauty/beauty.conf.
+"""
+
+import os
+
+# Environment / key=value name -> (Flask config key, converter)
+ENV_KEYS = {
+    "BEAUTY_DB_HOST": ("DB_HOST", str),
+    "BEAUTY_DB_PORT": ("DB_PORT", int),
+    "BEAUTY_DB_USER": ("DB_USER", str),
+    "BEAUTY_DB_PASSWORD": ("DB_PASSWORD", str),
+    "BEAUTY_DB_NAME": ("DB_NAME", str),
+    "BEAUTY_DB_CONNECT_TIMEOUT": ("DB_CONNECT_TIMEOUT", int),
+    "BEAUTY_DB_READ_TIMEOUT": ("DB_READ_TIMEOUT", int),
+    "BEAUTY_SECRET_KEY": ("SECRET_KEY", str),
+    "BEAUTY_REFRESH_SECONDS": ("REFRESH_SECONDS", int),
+}
+
+DEFAULTS = {
+    "DB_HOST": "127.0.0.1",
+    "DB_PORT": 3300,
+    "DB_USER": "beauty_app",
+    "DB_PASSWORD": "",
+    "DB_NAME": "beauty",
+    "DB_CONNECT_TIMEOUT": 3,
+    # A statement that hangs this long means the node is gone; fail instead of queueing.
+    "DB_READ_TIMEOUT": 10,
+    "SECRET_KEY": None,
+    "REFRESH_SECONDS": 3,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "BOOTSTRAP_SERVE_LOCAL": True,
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with the configuration it was given."""
+
+
+def parse_key_value_file(path):
+    """Read ``KEY=value`` lines; blank lines and ``#`` comments are skipped."""
+    values = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, sep, value = line.partition("=")
+            if not sep:
+                raise ConfigError(f"{path}:{number}: expected KEY=value, got {line!r}")
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            values[key.strip()] = value
+    return values
+
+
+def _apply(app, source, origin):
+    for name, raw in source.items():
+        if name not in ENV_KEYS:
+            continue
+        key, convert = ENV_KEYS[name]
+        try:
+            app.config[key] = convert(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: {name} has an invalid value") from exc
+
+
+def load_config(app, test_config=None):
+    app.config.from_mapping(DEFAULTS)
+    config_path = os.environ.get("BEAUTY_CONFIG")
+    if config_path:
+        if not os.path.isfile(config_path):
+            raise ConfigError(f"BEAUTY_CONFIG points at {config_path}, which is not a file")
+        if config_path.endswith(".py"):
+            app.config.from_pyfile(config_path)
+        else:
+            _apply(app, parse_key_value_file(config_path), config_path)
+    _apply(app, os.environ, "environment")
+    if test_config:
+        app.config.from_mapping(test_config)
+    # Bootstrap assets always come from the installed package, never a CDN.
+    app.config["BOOTSTRAP_SERVE_LOCAL"] = True
+
+    if not app.config.get("SECRET_KEY"):
+        if app.config.get("TESTING"):
+            app.config["SECRET_KEY"] = os.urandom(32).hex()
+        else:
+            raise ConfigError(
+                "No secret key configured: set BEAUTY_SECRET_KEY in the environment "
+                "or in the file named by BEAUTY_CONFIG."
+            )

@@ -1,0 +1,192 @@
+"""Database connections: one per request in flask.g, closed at teardown; writes retried once."""
+
+import logging
+
+import click
+import MySQLdb
+from MySQLdb.constants import CLIENT
+from MySQLdb.cursors import DictCursor
+from flask import current_app, g
+from flask.cli import with_appcontext
+
+log = logging.getLogger(__name__)
+
+# Connection lost mid-statement; the uncommitted transaction died with it.
+LOST_CONNECTION = {2006, 2013}
+# Could not reach the server (refused, unknown host) while connecting.
+CONNECT_FAILED = {2002, 2003, 2005}
+# Galera certification conflict or brute-force abort: rolled back, safe to run again.
+DEADLOCK = 1213
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS products (
+    id INT AUTO_INCREMENT PRIMARY KEY,
+    name VARCHAR(255) NOT NULL,
+    price DECIMAL(10, 2) NOT NULL,
+    stock INT NOT NULL,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+"""
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not serve the request; shown to users as 503."""
+
+    def __init__(self, message="The database is not reachable right now.", code=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def error_code(exc):
+    return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+
+
+def connect():
+    cfg = current_app.config
+    try:
+        return MySQLdb.connect(
+            host=cfg["DB_HOST"],
+            port=int(cfg["DB_PORT"]),
+            user=cfg["DB_USER"],
+            password=cfg["DB_PASSWORD"],
+            database=cfg["DB_NAME"],
+            connect_timeout=int(cfg["DB_CONNECT_TIMEOUT"]),
+            read_timeout=int(cfg["DB_READ_TIMEOUT"]),
+            write_timeout=int(cfg["DB_READ_TIMEOUT"]),
+            charset="utf8mb4",
+            autocommit=False,
+            # rowcount reports matched rows, so an UPDATE that changes nothing is not a 404.
+            client_flag=CLIENT.FOUND_ROWS,
+        )
+    except MySQLdb.OperationalError as exc:
+        log.warning("database connect to %s:%s failed: %s", cfg["DB_HOST"], cfg["DB_PORT"], exc)
+        raise DatabaseUnavailable(code=error_code(exc)) from exc
+
+
+def get_db():
+    if "db" not in g:
+        g.db = connect()
+    return g.db
+
+
+def discard_db():
+    """Drop the request's connection (after a failure) so the next get_db() opens a new one."""
+    conn = g.pop("db", None)
+    if conn is not None:
+        try:
+            conn.close()
+        except MySQLdb.Error:
+            pass
+
+
+def close_db(_exc=None):
+    conn = g.pop("db", None)
+    if conn is not None:
+        try:
+            conn.close()
+        except MySQLdb.Error:
+            pass
+
+
+def raw_query(sql, params=None):
+    """Run a read and return all rows as dicts; MySQLdb errors pass through."""
+    conn = get_db()
+    cur = conn.cursor(DictCursor)
+    try:
+        cur.execute(sql, params)
+        rows = list(cur.fetchall())
+    finally:
+        cur.close()
+    conn.rollback()  # end the read snapshot, so a later read sees newer commits
+    return rows
+
+
+def query(sql, params=None):
+    """Like raw_query, but a server that stopped answering becomes DatabaseUnavailable."""
+    try:
+        return raw_query(sql, params)
+    except MySQLdb.OperationalError as exc:
+        discard_db()
+        raise DatabaseUnavailable(code=error_code(exc)) from exc
+
+
+def run_write(work):
+    """Run ``work(cursor)`` in a transaction and COMMIT; return its result only once committed.
+
+    A lost connection, a failed connect or a Galera conflict is retried once on a new
+    connection. A connection lost during COMMIT itself is not retried: the server may
+    have committed, and a second attempt could write the row twice.
+    """
+    for attempt in (1, 2):
+        last = attempt == 2
+        try:
+            conn = get_db()
+        except DatabaseUnavailable as exc:
+            if not last and exc.code in CONNECT_FAILED | LOST_CONNECTION:
+                continue
+            raise
+        try:
+            cur = conn.cursor(DictCursor)
+            result = work(cur)
+            cur.close()
+        except MySQLdb.OperationalError as exc:
+            code = error_code(exc)
+            discard_db()
+            if not last and code in LOST_CONNECTION | {DEADLOCK}:
+                log.warning("write failed (%s), retrying once on a new connection", exc)
+                continue
+            raise DatabaseUnavailable(code=code) from exc
+        except BaseException:
+            discard_db()
+            raise
+        try:
+            conn.commit()
+        except MySQLdb.OperationalError as exc:
+            code = error_code(exc)
+            discard_db()
+            if not last and code == DEADLOCK:
+                log.warning("commit failed (%s), retrying once on a new connection", exc)
+                continue
+            raise DatabaseUnavailable(
+                "The connection to the database was lost while saving; "
+                "the change may not have been saved. Reload to check.",
+                code=code,
+            ) from exc
+        return result
+    raise AssertionError("unreachable")
+
+
+def init_schema():
+    """Create the schema if it is missing; safe to run any number of times."""
+    conn = connect()
+    try:
+        cur = conn.cursor()
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.tables"
+            " WHERE table_schema = DATABASE() AND table_name = 'products'"
+        )
+        existed = cur.fetchone()[0] > 0
+        if not existed:
+            cur.execute(SCHEMA)
+        conn.commit()
+        return not existed
+    finally:
+        conn.close()
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create the products table if it does not exist."""
+    try:
+        created = init_schema()
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"{exc.message} ({exc.__cause__})") from exc
+    # The demo_app role reads this line to report changed/unchanged.
+    click.echo("Created table products." if created else "Schema already up to date.")
+
+
+def init_app(app):
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)

@@ -1,0 +1,153 @@
+"""Product queries, the serving node's identity and the Galera view, plus display helpers."""
+
+from decimal import Decimal
+
+import MySQLdb
+
+from .db import DatabaseUnavailable, discard_db, error_code, query, raw_query, run_write
+
+ER_UNKNOWN_SYSTEM_VARIABLE = 1193
+
+COLUMNS = "id, name, price, stock, created_at"
+
+# What the cluster panel shows, in this order.
+CLUSTER_KEYS = (
+    "wsrep_cluster_size",
+    "wsrep_cluster_status",
+    "wsrep_local_state_comment",
+    "wsrep_ready",
+    "wsrep_incoming_addresses",
+)
+
+
+def format_rupiah(value):
+    """150000 -> 'Rp 150.000'; 12500.5 -> 'Rp 12.500,50' (Indonesian separators)."""
+    amount = Decimal(value).quantize(Decimal("0.01"))
+    whole, cents = divmod(abs(amount), 1)
+    text = f"{int(whole):,}".replace(",", ".")
+    if cents:
+        text += "," + f"{cents:.2f}"[2:]
+    return ("-" if amount < 0 else "") + "Rp " + text
+
+
+def format_timestamp(value):
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def to_json(row):
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        # A string, never a float: prices are exact.
+        "price": f"{row['price']:.2f}",
+        "price_display": format_rupiah(row["price"]),
+        "stock": row["stock"],
+        "created_at": row["created_at"].isoformat() if row["created_at"] else None,
+        "created_at_display": format_timestamp(row["created_at"]),
+    }
+
+
+def list_products():
+    return query(f"SELECT {COLUMNS} FROM products ORDER BY created_at DESC, id DESC")
+
+
+def get_product(product_id):
+    rows = query(f"SELECT {COLUMNS} FROM products WHERE id = %s", (product_id,))
+    return rows[0] if rows else None
+
+
+def count_products():
+    return query("SELECT COUNT(*) AS total FROM products")[0]["total"]
+
+
+def create_product(name, price, stock):
+    def work(cur):
+        cur.execute(
+            "INSERT INTO products (name, price, stock) VALUES (%s, %s, %s)",
+            (name, price, stock),
+        )
+        cur.execute(f"SELECT {COLUMNS} FROM products WHERE id = LAST_INSERT_ID()")
+        return cur.fetchone()
+
+    return run_write(work)
+
+
+def update_product(product_id, name, price, stock):
+    """Return the updated row, or None when no product has that id."""
+
+    def work(cur):
+        cur.execute(
+            "UPDATE products SET name = %s, price = %s, stock = %s WHERE id = %s",
+            (name, price, stock, product_id),
+        )
+        if cur.rowcount == 0:
+            return None
+        cur.execute(f"SELECT {COLUMNS} FROM products WHERE id = %s", (product_id,))
+        return cur.fetchone()
+
+    return run_write(work)
+
+
+def delete_product(product_id):
+    """Return True when a row was deleted."""
+
+    def work(cur):
+        cur.execute("DELETE FROM products WHERE id = %s", (product_id,))
+        return cur.rowcount > 0
+
+    return run_write(work)
+
+
+def _scalar_or_none(sql):
+    """A server variable, or None when this server does not have it (no wsrep support)."""
+    try:
+        rows = raw_query(sql)
+    except MySQLdb.Error as exc:
+        if error_code(exc) == ER_UNKNOWN_SYSTEM_VARIABLE:
+            return None
+        if isinstance(exc, MySQLdb.OperationalError):
+            discard_db()
+            raise DatabaseUnavailable(code=error_code(exc)) from exc
+        raise
+    return next(iter(rows[0].values())) if rows else None
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value
+
+
+def node_name():
+    """The Galera node that answered; the server's hostname when it is not a Galera node."""
+    name = _text(_scalar_or_none("SELECT @@wsrep_node_name AS v"))
+    if not name:
+        name = _text(_scalar_or_none("SELECT @@hostname AS v"))
+    return name or "unknown"
+
+
+def cluster_info():
+    """The Galera status as the serving node sees it, or ``{"galera": False}``."""
+    wsrep_on = _scalar_or_none("SELECT @@global.wsrep_on AS v")
+    if not wsrep_on or str(wsrep_on) in ("0", "OFF"):
+        return {"galera": False}
+    rows = query("SHOW GLOBAL STATUS LIKE 'wsrep\\_%'")
+    status = {_text(r["Variable_name"]).lower(): _text(r["Value"]) for r in rows}
+    info = {"galera": True}
+    for key in CLUSTER_KEYS:
+        value = status.get(key)
+        if key == "wsrep_cluster_size" and value is not None and str(value).isdigit():
+            value = int(value)
+        info[key.removeprefix("wsrep_")] = value
+    return info
+
+
+def snapshot():
+    """Everything the page header and status card show, from one connection."""
+    return {
+        "node": node_name(),
+        "database": "connected",
+        "total_products": count_products(),
+        "cluster": cluster_info(),
+    }
+
