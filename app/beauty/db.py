@@ -17,6 +17,10 @@ LOST_CONNECTION = {2006, 2013}
 CONNECT_FAILED = {2002, 2003, 2005}
 # Galera certification conflict or brute-force abort: rolled back, safe to run again.
 DEADLOCK = 1213
+# The node behind HAProxy is leaving: shutting down (1053), killed our session (1927), or
+# Galera no longer lets it serve (1047, e.g. non-Primary). Nothing ran; another node can.
+NODE_LEAVING = {1047, 1053, 1927}
+RETRYABLE = LOST_CONNECTION | NODE_LEAVING
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -103,12 +107,21 @@ def raw_query(sql, params=None):
 
 
 def query(sql, params=None):
-    """Like raw_query, but a server that stopped answering becomes DatabaseUnavailable."""
-    try:
-        return raw_query(sql, params)
-    except MySQLdb.OperationalError as exc:
-        discard_db()
-        raise DatabaseUnavailable(code=error_code(exc)) from exc
+    """Like raw_query, retried once on a new connection when the node behind HAProxy went
+    away (a read is safe to repeat); a server that still does not answer is DatabaseUnavailable."""
+    for attempt in (1, 2):
+        last = attempt == 2
+        try:
+            return raw_query(sql, params)
+        except DatabaseUnavailable as exc:
+            if last or exc.code not in CONNECT_FAILED | RETRYABLE:
+                raise
+        except MySQLdb.OperationalError as exc:
+            discard_db()
+            if last or error_code(exc) not in RETRYABLE:
+                raise DatabaseUnavailable(code=error_code(exc)) from exc
+        log.warning("read failed, retrying once on a new connection")
+    raise AssertionError("unreachable")
 
 
 def run_write(work):
@@ -123,7 +136,7 @@ def run_write(work):
         try:
             conn = get_db()
         except DatabaseUnavailable as exc:
-            if not last and exc.code in CONNECT_FAILED | LOST_CONNECTION:
+            if not last and exc.code in CONNECT_FAILED | RETRYABLE:
                 continue
             raise
         try:
@@ -133,7 +146,7 @@ def run_write(work):
         except MySQLdb.OperationalError as exc:
             code = error_code(exc)
             discard_db()
-            if not last and code in LOST_CONNECTION | {DEADLOCK}:
+            if not last and code in RETRYABLE | {DEADLOCK}:
                 log.warning("write failed (%s), retrying once on a new connection", exc)
                 continue
             raise DatabaseUnavailable(code=code) from exc

@@ -88,6 +88,19 @@ def test_api_write_survives_a_killed_connection(app, sql):
     assert sql("SELECT name, stock FROM products") == (("Survivor", 2),)
 
 
+def test_page_read_survives_a_killed_connection(app, sql):
+    # What a node shutting down behind HAProxy looks like to the app: its session dies.
+    sql("INSERT INTO products (name, price, stock) VALUES ('Still Listed', 1, 1)")
+
+    @app.before_request
+    def kill_connection_after_it_is_opened():
+        kill(sql, db.get_db())
+
+    response = app.test_client().get("/api/products")
+    assert response.status_code == 200
+    assert [p["name"] for p in response.get_json()["products"]] == ["Still Listed"]
+
+
 def test_form_write_survives_a_killed_connection(app, sql):
     @app.before_request
     def kill_connection_after_it_is_opened():
