@@ -1,0 +1,46 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+# The scenarios' shared helpers (not a package: `molecule` is the tool's own name).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+import lab  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def inv():
+    return lab.inventory()
+
+
+@pytest.fixture(scope="session")
+def nodes(inv):
+    """Galera members' container names, in inventory order."""
+    return inv["groups"]["galera"]
+
+
+@pytest.fixture(scope="session")
+def node_names(inv, nodes):
+    return {n: inv["hostvars"][n]["galera_node_name"] for n in nodes}
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    return "http://127.0.0.1:5000"
+
+
+@pytest.fixture(scope="session")
+def stats_url():
+    return "http://127.0.0.1:8404/stats"
+
+
+@pytest.fixture(scope="session")
+def stats_password():
+    return lab.credential("haproxy_stats")
+
+
+@pytest.fixture(autouse=True)
+def cluster_healthy_before_each_test(nodes):
+    """Every test starts from a whole cluster, so one test's fault never leaks into the next."""
+    lab.wait_for(lambda: all(lab.is_synced(n) for n in nodes), 180, "every node Synced before the test")
