@@ -37,8 +37,14 @@ def inventory(path: Path = INVENTORY) -> dict:
     return {"groups": groups, "hostvars": data["_meta"]["hostvars"]}
 
 
+def credentials_dir(environment: str = "docker") -> Path:
+    """The inventory's credentials_dir; BEAUTY_TEST_CREDENTIALS names it for a private lab."""
+    override = os.environ.get("BEAUTY_TEST_CREDENTIALS")
+    return Path(override) if override else ROOT / "credentials" / environment
+
+
 def credential(name: str, environment: str = "docker") -> str:
-    return (ROOT / "credentials" / environment / name).read_text().strip()
+    return (credentials_dir(environment) / name).read_text().strip()
 
 
 def run_playbook(playbook: str, *args: str, inventory_path: Path = INVENTORY, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -50,6 +56,17 @@ def run_playbook(playbook: str, *args: str, inventory_path: Path = INVENTORY, ti
 
 def docker_exec(container: str, *cmd: str, check: bool = True, timeout: int = 60) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", "exec", container, *cmd], check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def start_container(container: str, attempts: int = 3) -> None:
+    """docker start, and again if systemd exited during boot (seen on loaded hosts)."""
+    for _ in range(attempts):
+        subprocess.run(["docker", "start", container], check=True, capture_output=True)
+        booted = subprocess.run(["docker", "exec", container, "systemctl", "is-system-running", "--wait"],
+                                capture_output=True, text=True, timeout=120)
+        if booted.stdout.strip() in ("running", "degraded"):
+            return
+    raise AssertionError(f"{container} did not stay up after {attempts} starts")
 
 
 def sql(container: str, query: str, database: str | None = None) -> list[list[str]]:

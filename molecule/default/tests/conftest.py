@@ -5,6 +5,8 @@ import pytest
 
 # The scenarios' shared helpers (not a package: `molecule` is the tool's own name).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+# The project root, for tools.writeload (the write-load client with a ledger).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import lab  # noqa: E402
 

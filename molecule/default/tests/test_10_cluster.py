@@ -121,7 +121,7 @@ def test_node_that_lost_power_rejoins_by_itself(nodes):
     lab.wait_for(lambda: lab.wsrep(nodes[0]).get("wsrep_cluster_size") == "2", 30, "the others to see the loss")
     marker = uuid.uuid4().hex
     lab.sql(nodes[0], f"INSERT INTO beauty.power_probe (marker) VALUES ('{marker}')")
-    subprocess.run(["docker", "start", victim], check=True, capture_output=True)
+    lab.start_container(victim)
     lab.wait_for(lambda: lab.is_synced(victim), 180, f"{victim} to rejoin Synced with no help")
     assert lab.sql(victim, f"SELECT marker FROM beauty.power_probe WHERE marker='{marker}'") == [[marker]]
     assert lab.wsrep(victim)["wsrep_cluster_size"] == "3"

@@ -45,6 +45,7 @@ DEFAULTS = {
         "maintenance_file": "/etc/galera-health/maintenance",
         "peers": "",
         "peer_timeout": "0.5",
+        "serve_while_donating": "true",
     },
 }
 
@@ -62,6 +63,7 @@ class Settings:
         self.peer_timeout = _seconds(
             parser.get("check", "peer_timeout"), "check.peer_timeout"
         )
+        self.serve_while_donating = parser.getboolean("check", "serve_while_donating")
         raw_peers = parser.get("check", "peers").replace(",", " ").split()
         self.peer_urls = [self._peer_url(peer) for peer in raw_peers]
         if not self.db_user:
@@ -155,7 +157,7 @@ class Checker:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SHOW GLOBAL VARIABLES WHERE Variable_name IN "
-                    "('wsrep_on', 'wsrep_node_name')"
+                    "('wsrep_on', 'wsrep_node_name', 'wsrep_desync', 'wsrep_sst_method')"
                 )
                 variables = dict(cursor.fetchall())
                 cursor.execute(
@@ -207,6 +209,16 @@ class Checker:
         comment = state["wsrep_local_state_comment"] or "in state %s" % local_state
         if local_state == STATE_SYNCED:
             return Verdict(200, "%s is Synced" % node, node, state)
+        # A donor by IST or by mariabackup SST keeps committing writes, so draining it would
+        # only cut sessions; a deliberate desync (backups) or a blocking rsync donor is drained.
+        donating_without_blocking = (
+            local_state == STATE_DONOR_DESYNCED
+            and self.settings.serve_while_donating
+            and str(variables.get("wsrep_desync", "OFF")).upper() == "OFF"
+            and variables.get("wsrep_sst_method") != "rsync"
+        )
+        if donating_without_blocking:
+            return Verdict(200, "%s is %s and keeps serving" % (node, comment), node, state)
         if local_state == STATE_DONOR_DESYNCED and not peer_query:
             usable_peer = self.find_usable_peer()
             if usable_peer is None:

@@ -1,0 +1,64 @@
+"""Issue 5: node4 and node5 join from the inventory alone, and leave again, under write load."""
+import subprocess
+
+import pytest
+import yaml
+
+import lab
+from tools.writeload import WriteLoad
+
+NEW = {"mariadb-node4": ("node4", "172.30.0.14"), "mariadb-node5": ("node5", "172.30.0.15")}
+
+
+def overlay(tmp_path, group):
+    path = tmp_path / f"{group}.yml"
+    hosts = {name: {"galera_node_name": node, "lab_ipv4": ip} for name, (node, ip) in NEW.items()}
+    path.write_text(yaml.safe_dump({"all": {"children": {group: {"hosts": hosts}}}}))
+    return path
+
+
+@pytest.fixture
+def extra_nodes():
+    yield list(NEW)
+    subprocess.run(["docker", "rm", "-f", *NEW], capture_output=True)
+
+
+def converge_under_load(app_url, *args):
+    load = WriteLoad(("app", app_url), rate=10)
+    load.start()
+    try:
+        result = lab.run_playbook("site.yml", *args, timeout=1200)
+    finally:
+        summary = load.stop()
+    assert result.returncode == 0, result.stdout[-3000:]
+    return load, summary
+
+
+def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_nodes, app_url, stats_url, stats_password):
+    grow = overlay(tmp_path, "galera")
+    created = lab.run_playbook("lab.yml", "-i", str(grow))
+    assert created.returncode == 0, created.stdout[-2000:]
+
+    load, summary = converge_under_load(app_url, "-i", str(grow))
+    members = nodes + extra_nodes
+    for node in members:
+        assert lab.is_synced(node), node
+        assert lab.wsrep(node)["wsrep_cluster_size"] == "5", node
+        config = lab.docker_exec(node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf").stdout
+        assert all(ip in config for _, ip in NEW.values()), f"{node}: {config}"
+    servers = lab.haproxy_servers(stats_url, stats_password)
+    assert [servers.get(n) for n in ("node4", "node5")] == ["UP", "UP"], servers
+    assert summary["failed"] == 0, f"writes failed while scaling out (members restarted together?): {summary}"
+    assert load.missing_on_nodes(members) == {n: [] for n in members}
+
+    shrink = overlay(tmp_path, "galera_retired")
+    load, summary = converge_under_load(app_url, "-i", str(shrink))
+    for node in extra_nodes:
+        assert lab.docker_exec(node, "systemctl", "is-active", "mariadb", check=False).stdout.strip() != "active", node
+    for node in nodes:
+        assert lab.is_synced(node) and lab.wsrep(node)["wsrep_cluster_size"] == "3", node
+        config = lab.docker_exec(node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf").stdout
+        assert not any(ip in config for _, ip in NEW.values()), f"{node}: {config}"
+    assert set(lab.haproxy_servers(stats_url, stats_password)) == set(node_names.values())
+    assert summary["failed"] == 0, f"writes failed while scaling in: {summary}"
+    assert load.missing_on_nodes(nodes) == {n: [] for n in nodes}
