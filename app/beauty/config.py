@@ -16,6 +16,7 @@ ENV_KEYS = {
     "BEAUTY_DB_NAME": ("DB_NAME", str),
     "BEAUTY_DB_CONNECT_TIMEOUT": ("DB_CONNECT_TIMEOUT", int),
     "BEAUTY_DB_READ_TIMEOUT": ("DB_READ_TIMEOUT", int),
+    "BEAUTY_DB_SSL_CA": ("DB_SSL_CA", str),
     "BEAUTY_SECRET_KEY": ("SECRET_KEY", str),
     "BEAUTY_REFRESH_SECONDS": ("REFRESH_SECONDS", int),
 }
@@ -29,6 +30,8 @@ DEFAULTS = {
     "DB_CONNECT_TIMEOUT": 3,
     # A statement that hangs this long means the node is gone; fail instead of queueing.
     "DB_READ_TIMEOUT": 10,
+    # A CA file turns TLS on: the server's certificate must chain to it (see db.connect).
+    "DB_SSL_CA": "",
     "SECRET_KEY": None,
     "REFRESH_SECONDS": 3,
     "MAX_CONTENT_LENGTH": 64 * 1024,

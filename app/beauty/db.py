@@ -46,10 +46,25 @@ def error_code(exc):
     return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
 
 
+def tls_options(cfg):
+    """TLS settings for MySQLdb.connect: none without a CA file, else TLS that must succeed.
+
+    The app dials HAProxy's address while the certificate names the member behind it, so
+    the chain is checked against the private CA (given a CA, Connector/C verifies the
+    peer) but the host name is not: VERIFY_CA semantics. ssl_mode=REQUIRED makes the
+    client refuse to continue without TLS instead of falling back to plaintext.
+    """
+    ca = cfg.get("DB_SSL_CA")
+    if not ca:
+        return {}
+    return {"ssl": {"ca": ca}, "ssl_mode": "REQUIRED"}
+
+
 def connect():
     cfg = current_app.config
     try:
         return MySQLdb.connect(
+            **tls_options(cfg),
             host=cfg["DB_HOST"],
             port=int(cfg["DB_PORT"]),
             user=cfg["DB_USER"],

@@ -142,11 +142,19 @@ def cluster_info():
     return info
 
 
+def tls_cipher():
+    """The cipher of this request's database session, or None when it is not encrypted."""
+    rows = query("SHOW SESSION STATUS LIKE 'Ssl\\_cipher'")
+    value = _text(rows[0]["Value"]) if rows else ""
+    return value or None
+
+
 def snapshot():
     """Everything the page header and status card show, from one connection."""
     return {
         "node": node_name(),
         "database": "connected",
+        "db_tls_cipher": tls_cipher(),
         "total_products": count_products(),
         "cluster": cluster_info(),
     }

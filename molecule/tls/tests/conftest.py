@@ -1,0 +1,56 @@
+"""Fixtures of the TLS scenario. A private lab (no published ports) sets BEAUTY_TEST_INVENTORY,
+BEAUTY_TEST_CREDENTIALS, BEAUTY_TEST_APP_URL and BEAUTY_TEST_STATS_URL."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# The scenarios' shared helpers (not a package: `molecule` is the tool's own name).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+import lab  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def inv():
+    return lab.inventory()
+
+
+@pytest.fixture(scope="session")
+def nodes(inv):
+    """Galera members' container names, in inventory order."""
+    return inv["groups"]["galera"]
+
+
+@pytest.fixture(scope="session")
+def proxy(inv):
+    """(container, address) of the HAProxy host clients dial."""
+    name = inv["groups"]["haproxy"][0]
+    return name, inv["hostvars"][name]["lab_ipv4"]
+
+
+@pytest.fixture(scope="session")
+def app_host(inv):
+    return inv["groups"]["demo_app"][0]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    return os.environ.get("BEAUTY_TEST_APP_URL", "http://127.0.0.1:5000")
+
+
+@pytest.fixture(scope="session")
+def stats_url():
+    return os.environ.get("BEAUTY_TEST_STATS_URL", "http://127.0.0.1:8404/stats")
+
+
+@pytest.fixture(scope="session")
+def ca_file():
+    return str(lab.credentials_dir() / "tls" / "ca.pem")
+
+
+@pytest.fixture(autouse=True)
+def cluster_healthy_before_each_test(nodes):
+    """Every test starts from a whole cluster, so one test's fault never leaks into the next."""
+    lab.wait_for(lambda: all(lab.is_synced(n) for n in nodes), 180, "every node Synced before the test")
