@@ -58,15 +58,9 @@ def docker_exec(container: str, *cmd: str, check: bool = True, timeout: int = 60
     return subprocess.run(["docker", "exec", container, *cmd], check=check, capture_output=True, text=True, timeout=timeout)
 
 
-def start_container(container: str, attempts: int = 3) -> None:
-    """docker start, and again if systemd exited during boot (seen on loaded hosts)."""
-    for _ in range(attempts):
-        subprocess.run(["docker", "start", container], check=True, capture_output=True)
-        booted = subprocess.run(["docker", "exec", container, "systemctl", "is-system-running", "--wait"],
-                                capture_output=True, text=True, timeout=120)
-        if booted.stdout.strip() in ("running", "degraded"):
-            return
-    raise AssertionError(f"{container} did not stay up after {attempts} starts")
+def start_container(container: str) -> None:
+    """docker start, then wait until the node's systemd has booted (lab/boot-container.sh)."""
+    subprocess.run([str(ROOT / "lab/boot-container.sh"), container], check=True, capture_output=True, text=True, timeout=240)
 
 
 def sql(container: str, query: str, database: str | None = None) -> list[list[str]]:

@@ -29,6 +29,8 @@ def test_quorum_loss_needs_confirmation_then_pc_bootstrap(nodes, servers_up, clu
         serving = time.monotonic() - start
     finally:
         subprocess.run(["docker", "start", *lost], check=True, capture_output=True)
+        for node in lost:
+            lab.start_container(node)
     lab.wait_for(cluster_whole, 300, "the lost members to boot and rejoin by themselves")
     lab.wait_for(servers_up, 30, "every member UP in HAProxy")
     recovered = time.monotonic() - start
