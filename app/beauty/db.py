@@ -89,23 +89,19 @@ def get_db():
     return g.db
 
 
-def discard_db():
-    """Drop the request's connection (after a failure) so the next get_db() opens a new one."""
-    conn = g.pop("db", None)
-    if conn is not None:
-        try:
-            conn.close()
-        except MySQLdb.Error:
-            pass
-
-
 def close_db(_exc=None):
+    """Close the request's connection, if any; the next get_db() opens a new one.
+
+    Flask calls it at teardown; the retry paths call it (as discard_db) after a failure."""
     conn = g.pop("db", None)
     if conn is not None:
         try:
             conn.close()
         except MySQLdb.Error:
             pass
+
+
+discard_db = close_db
 
 
 def raw_query(sql, params=None):

@@ -9,37 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import lab  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def inv():
-    return lab.inventory()
-
-
-@pytest.fixture(scope="session")
-def nodes(inv):
-    """Galera members' container names, in inventory order."""
-    return inv["groups"]["galera"]
-
-
-@pytest.fixture(scope="session")
-def node_names(inv, nodes):
-    return {n: inv["hostvars"][n]["galera_node_name"] for n in nodes}
-
-
-@pytest.fixture(scope="session")
-def app_url():
-    return "http://127.0.0.1:5000"
-
-
-@pytest.fixture(scope="session")
-def stats_url():
-    return "http://127.0.0.1:8404/stats"
-
-
-@pytest.fixture(scope="session")
-def stats_password():
-    return lab.credential("haproxy_stats")
+from fixtures import app_url, inv, node_names, nodes, stats_password, stats_url  # noqa: E402,F401  (shared fixtures, used by name)
 
 
 @pytest.fixture(autouse=True)

@@ -16,26 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import lab  # noqa: E402
+from fixtures import inv, node_names, nodes, stats_password  # noqa: E402,F401  (shared fixtures, used by name)
 from tools.writeload import WriteLoad  # noqa: E402
 
 REPORT = lab.ROOT / "artifacts" / "faults-report.txt"
-
-
-@pytest.fixture(scope="session")
-def inv():
-    return lab.inventory()
-
-
-@pytest.fixture(scope="session")
-def nodes(inv):
-    """Galera members' container names, in inventory order."""
-    return inv["groups"]["galera"]
-
-
-@pytest.fixture(scope="session")
-def node_names(inv, nodes):
-    """Container name -> wsrep node name, which is also the HAProxy server name."""
-    return {n: inv["hostvars"][n]["galera_node_name"] for n in nodes}
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +36,6 @@ def haproxy_address(inv):
 @pytest.fixture(scope="session")
 def stats_url(haproxy_address):
     return f"http://{haproxy_address}:8404/stats"
-
-
-@pytest.fixture(scope="session")
-def stats_password():
-    return lab.credential("haproxy_stats")
 
 
 @pytest.fixture(scope="session")

@@ -10,17 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
 import lab  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def inv():
-    return lab.inventory()
-
-
-@pytest.fixture(scope="session")
-def nodes(inv):
-    """Galera members' container names, in inventory order."""
-    return inv["groups"]["galera"]
+from fixtures import app_url, inv, nodes  # noqa: E402,F401  (shared fixtures, used by name)
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +23,6 @@ def proxy(inv):
 @pytest.fixture(scope="session")
 def app_host(inv):
     return inv["groups"]["demo_app"][0]
-
-
-@pytest.fixture(scope="session")
-def app_url():
-    return os.environ.get("BEAUTY_TEST_APP_URL", "http://127.0.0.1:5000")
 
 
 @pytest.fixture(scope="session")
