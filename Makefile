@@ -10,7 +10,7 @@ PLAYBOOK  := $(BIN)/ansible-playbook -i $(INVENTORY)
 # molecule and testinfra call ansible-* by name.
 export PATH := $(abspath $(BIN)):$(PATH)
 # Scenarios `make test` runs, in order; override e.g. `make test SCENARIOS=default`.
-SCENARIOS ?= default laptops faults
+SCENARIOS ?= default laptops faults tls
 
 .PHONY: help venv demo down status lint test test-app test-molecule bench clean
 
