@@ -39,8 +39,12 @@ def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_
     created = lab.run_playbook("lab.yml", "-i", str(grow))
     assert created.returncode == 0, created.stdout[-2000:]
 
+    uptime_before = {n: int(lab.sql(n, "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1]) for n in nodes}
     load, summary = converge_under_load(app_url, "-i", str(grow))
     members = nodes + extra_nodes
+    for node in nodes:
+        uptime = int(lab.sql(node, "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1])
+        assert uptime > uptime_before[node], f"{node} was restarted to scale out"
     for node in members:
         assert lab.is_synced(node), node
         assert lab.wsrep(node)["wsrep_cluster_size"] == "5", node
@@ -52,7 +56,11 @@ def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_
     assert load.missing_on_nodes(members) == {n: [] for n in members}
 
     shrink = overlay(tmp_path, "galera_retired")
+    uptime_before = {n: int(lab.sql(n, "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1]) for n in nodes}
     load, summary = converge_under_load(app_url, "-i", str(shrink))
+    for node in nodes:
+        uptime = int(lab.sql(node, "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1])
+        assert uptime > uptime_before[node], f"{node} was restarted to scale in"
     for node in extra_nodes:
         assert lab.docker_exec(node, "systemctl", "is-active", "mariadb", check=False).stdout.strip() != "active", node
     for node in nodes:
