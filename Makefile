@@ -9,14 +9,22 @@ INVENTORY ?= inventories/docker/hosts.yml
 PLAYBOOK  := $(BIN)/ansible-playbook -i $(INVENTORY)
 # molecule and testinfra call ansible-* by name.
 export PATH := $(abspath $(BIN)):$(PATH)
-# Scenarios `make test` runs, in order; override e.g. `make test SCENARIOS=default`.
-SCENARIOS ?= default laptops faults tls
+# Scenarios `make test` runs; override e.g. `make test SCENARIOS=default`. The ones on the
+# Docker lab's containers run one after another, in this order; laptops has containers and
+# a network of its own, so it runs beside them (after lint and the app tests).
+SCENARIOS ?= default faults tls laptops
+LAB_SCENARIOS    := $(filter-out laptops,$(SCENARIOS))
+OTHER_SCENARIOS  := $(filter laptops,$(SCENARIOS))
+# Every phase's duration goes to artifacts/phases.tsv; `make test` ends with the table.
+PHASES    := $(BIN)/python -m tools.phases
+# Seconds: `make test` warns past TEST_BUDGET; .ci/run fails past its own hard limit.
+TEST_BUDGET ?= 2700
 
-.PHONY: help venv demo down status lint test test-app test-molecule bench clean
+.PHONY: help venv demo down status lint test test-all test-app test-molecule test-lab test-other lab-images bench clean
 
 help:
 	@echo "make demo    - build and start the Docker lab: 3 Galera nodes, HAProxy, the app"
-	@echo "make test    - lint, app tests, then molecule scenarios: $(SCENARIOS)"
+	@echo "make test    - lint, app tests and molecule scenarios ($(SCENARIOS)), with a phase table"
 	@echo "make status  - one table of the cluster's health (non-zero exit when unhealthy)"
 	@echo "make down    - remove the lab containers and network"
 	@echo "make bench   - print app throughput figures against the running lab"
@@ -47,16 +55,39 @@ status: venv
 	$(PLAYBOOK) playbooks/status.yml
 
 lint: venv
-	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint
+	$(PHASES) run yamllint -- $(BIN)/yamllint -s .
+	$(PHASES) run ansible-lint -- $(BIN)/ansible-lint
 
 test-app: venv
-	$(BIN)/pytest app/tests -q
+	$(PHASES) run app-tests -- $(BIN)/pytest app/tests -q
 
-test-molecule: venv
-	set -e; for s in $(SCENARIOS); do $(BIN)/molecule test -s $$s; done
+# The lab images (base by debootstrap where nothing can be pulled, bare node, node with
+# packages), built once before the scenarios that start from them side by side.
+lab-images: venv
+	$(PHASES) run lab-images -- $(PLAYBOOK) playbooks/lab.yml --tags images
 
-test: lint test-app test-molecule
+# One target per scenario, each after the one before it in LAB_SCENARIOS (they share the
+# lab's containers), so `make -O` prints each scenario's output when that scenario ends.
+scenario-%: lab-images
+	$(PHASES) molecule $* --molecule $(BIN)/molecule
+# Each lab scenario waits for the one before it in LAB_SCENARIOS.
+chain = $(if $(word 2,$(1)),$(eval scenario-$(word 2,$(1)): scenario-$(word 1,$(1)))$(call chain,$(wordlist 2,99,$(1))))
+$(call chain,$(LAB_SCENARIOS))
+test-lab: $(addprefix scenario-,$(LAB_SCENARIOS))
+
+# Beside test-lab, after lint and the app tests: the two cores then run at most two things.
+test-other: lint test-app lab-images
+	set -e; for s in $(OTHER_SCENARIOS); do $(PHASES) molecule $$s --molecule $(BIN)/molecule; done
+
+test-molecule: test-lab test-other
+
+test-all: test-lab test-other
+
+# -O: each target's output is printed whole when it ends, so the side-by-side parts stay readable.
+test: venv
+	@[ -n "$$PHASES_KEEP" ] || $(PHASES) reset
+	@rc=0; $(MAKE) --no-print-directory -j2 -Otarget test-all || rc=$$?; \
+	  $(PHASES) report --warn-after $(TEST_BUDGET); exit $$rc
 
 bench: venv
 	$(BIN)/python -m tools.bench_app

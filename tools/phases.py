@@ -1,0 +1,163 @@
+"""Time each phase of a test run and report the table, so the cost of every test is visible.
+
+    python3 -m tools.phases run NAME -- CMD ...      # run CMD, record its duration as NAME
+    python3 -m tools.phases molecule SCENARIO        # molecule's test sequence, one timed step each
+    python3 -m tools.phases report [--warn-after S] [--fail-after S]
+    python3 -m tools.phases reset
+
+Durations go to $PHASES_FILE (default artifacts/phases.tsv), one line per phase, appended
+by every process, so phases that run side by side are all recorded. `report` prints them
+with the wall-clock total since `reset`, warns past --warn-after and exits 1 past
+--fail-after, naming the slowest phases. Standard library only (it runs before the venv),
+except `molecule`, which reads the scenario's molecule.yml with PyYAML from the venv.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+DEFAULT_FILE = os.path.join("artifacts", "phases.tsv")
+# molecule's own default sequence for `molecule test`, used when a scenario sets none.
+MOLECULE_DEFAULT_SEQUENCE = [
+    "dependency", "cleanup", "destroy", "syntax", "create", "prepare", "converge",
+    "idempotence", "side_effect", "verify", "cleanup", "destroy",
+]
+
+
+def phases_file():
+    return os.environ.get("PHASES_FILE", DEFAULT_FILE)
+
+
+def record(name, seconds, rc):
+    path = phases_file()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    # One write per line with O_APPEND keeps lines whole when phases run side by side.
+    line = "%s\t%.1f\t%d\t%.0f\n" % (name, seconds, rc, time.time())
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def run(name, command):
+    if not command:
+        raise SystemExit("phases run: no command given for phase %r" % name)
+    print("== phase %s: %s" % (name, " ".join(command)), flush=True)
+    start = time.monotonic()
+    rc = subprocess.call(command)
+    seconds = time.monotonic() - start
+    record(name, seconds, rc)
+    print("== phase %s: %s in %s" % (name, "ok" if rc == 0 else "FAILED (exit %d)" % rc,
+                                      fmt(seconds)), flush=True)
+    return rc
+
+
+def molecule_sequence(scenario):
+    import yaml  # the venv's PyYAML; only this subcommand needs it
+
+    path = os.path.join("molecule", scenario, "molecule.yml")
+    with open(path, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle) or {}
+    sequence = (config.get("scenario") or {}).get("test_sequence") or MOLECULE_DEFAULT_SEQUENCE
+    return list(sequence)
+
+
+def molecule(scenario, molecule_bin):
+    """Run the scenario's test sequence step by step; on a failure, destroy, as `molecule test` does."""
+    steps = molecule_sequence(scenario)
+    for index, step in enumerate(steps):
+        rc = run("molecule/%s/%s" % (scenario, step), [molecule_bin, step, "-s", scenario])
+        if rc != 0:
+            if "destroy" in steps[index + 1:]:
+                run("molecule/%s/destroy-after-failure" % scenario,
+                    [molecule_bin, "destroy", "-s", scenario])
+            return rc
+    return 0
+
+
+def fmt(seconds):
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return "%dm%02ds" % (minutes, rest) if minutes else "%ds" % rest
+
+
+def read():
+    path = phases_file()
+    if not os.path.exists(path):
+        return [], None
+    rows, started = [], None
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if parts[0] == "#start":
+                started = float(parts[1])
+            elif len(parts) >= 3:
+                rows.append((parts[0], float(parts[1]), int(parts[2])))
+    return rows, started
+
+
+def report(warn_after, fail_after, top):
+    rows, started = read()
+    if not rows:
+        print("no phases recorded in %s" % phases_file())
+        return 0
+    width = max(len(name) for name, _, _ in rows)
+    print()
+    print("%-*s  %9s  %s" % (width, "phase", "time", "result"))
+    for name, seconds, rc in rows:
+        print("%-*s  %9s  %s" % (width, name, fmt(seconds), "ok" if rc == 0 else "FAILED %d" % rc))
+    summed = sum(seconds for _, seconds, _ in rows)
+    wall = time.time() - started if started else summed
+    print("%-*s  %9s  (sum of phases %s; phases may overlap)" % (width, "total (wall clock)", fmt(wall), fmt(summed)))
+    slowest = sorted(rows, key=lambda row: row[1], reverse=True)[:top]
+    names = ", ".join("%s %s" % (name, fmt(seconds)) for name, seconds, _ in slowest)
+    if fail_after and wall > fail_after:
+        print("BUDGET EXCEEDED: %s is past the hard limit of %s. Slowest phases: %s"
+              % (fmt(wall), fmt(fail_after), names))
+        return 1
+    if warn_after and wall > warn_after:
+        print("WARNING: %s is past the budget of %s. Slowest phases: %s"
+              % (fmt(wall), fmt(warn_after), names))
+    else:
+        print("within budget%s; slowest phases: %s"
+              % (" (%s)" % fmt(warn_after) if warn_after else "", names))
+    return 0
+
+
+def reset():
+    path = phases_file()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("#start\t%.0f\n" % time.time())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run")
+    run_parser.add_argument("name")
+    run_parser.add_argument("cmd", nargs=argparse.REMAINDER)
+    mol = sub.add_parser("molecule")
+    mol.add_argument("scenario")
+    mol.add_argument("--molecule", default="molecule")
+    rep = sub.add_parser("report")
+    rep.add_argument("--warn-after", type=float, default=0, help="seconds; print a warning past it")
+    rep.add_argument("--fail-after", type=float, default=0, help="seconds; exit 1 past it")
+    rep.add_argument("--top", type=int, default=4)
+    sub.add_parser("reset")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        return run(args.name, command)
+    if args.command == "molecule":
+        return molecule(args.scenario, args.molecule)
+    if args.command == "report":
+        return report(args.warn_after, args.fail_after, args.top)
+    reset()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
