@@ -26,8 +26,9 @@ def app_host(inv):
 
 
 @pytest.fixture(scope="session")
-def stats_url():
-    return os.environ.get("BEAUTY_TEST_STATS_URL", "http://127.0.0.1:8404/stats")
+def stats_url(proxy):
+    """With TLS on the stats page is HTTPS, on the address its certificate names."""
+    return os.environ.get("BEAUTY_TEST_STATS_URL", f"https://{proxy[1]}:8404/stats")
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ import threading
 import time
 import uuid
 
+import pytest
 import requests
 
 import lab
@@ -55,13 +56,22 @@ def test_rotating_the_app_password_fails_no_request(app_url, proxy, ca_file):
     assert refusal_code(address, FRONTEND_PORT, "beauty_app", old, ca=ca_file) == 1045
 
 
-def test_rotating_the_stats_password(stats_url):
+def test_stats_page_is_served_over_tls_only(stats_url, ca_file):
+    assert stats_url.startswith("https://")
+    assert requests.get(stats_url, auth=("admin", lab.credential("haproxy_stats")), timeout=5,
+                        verify=ca_file).status_code == 200
+    # The same port in clear text must not take the password.
+    with pytest.raises(requests.ConnectionError):
+        requests.get(stats_url.replace("https://", "http://"), auth=("admin", "x"), timeout=5)
+
+
+def test_rotating_the_stats_password(stats_url, ca_file):
     old = lab.credential("haproxy_stats")
     result = lab.run_playbook("rotate_password.yml", "-e", "account=haproxy_stats")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     new = lab.credential("haproxy_stats")
     assert new != old
     # A reload: the old password may be accepted until the new process takes over.
-    lab.wait_for(lambda: requests.get(stats_url, auth=("admin", old), timeout=5).status_code == 401, 30,
-                 "the old stats password to be refused")
-    assert requests.get(stats_url, auth=("admin", new), timeout=5).status_code == 200
+    lab.wait_for(lambda: requests.get(stats_url, auth=("admin", old), timeout=5, verify=ca_file).status_code == 401,
+                 30, "the old stats password to be refused")
+    assert requests.get(stats_url, auth=("admin", new), timeout=5, verify=ca_file).status_code == 200
