@@ -6,20 +6,28 @@ Primary component and wsrep_ready=ON. A Donor/Desynced node is offered only when
 no peer reports itself usable, so the cluster's last node keeps serving during SST.
 Every other state answers 503 with the reason in a one-line JSON body.
 
+Hostile load cannot multiply database logins: one background thread refreshes a
+single cached verdict every cache_ttl seconds and every request is answered from
+it; a verdict older than stale_after answers 503 "stale". Clients are served by
+one selector loop, so idle or slow sockets cost a file descriptor, never a thread,
+and are dropped after client_timeout.
+
 Standard library only, plus PyMySQL from the distribution (python3-pymysql). The
 database user authenticates with unix_socket, so no password exists anywhere.
 """
 
 import argparse
+import collections
 import concurrent.futures
 import configparser
-import http.server
 import json
 import logging
 import os
+import selectors
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -34,18 +42,35 @@ STATE_DONOR_DESYNCED = 2
 # Asked by a peer's donor check: answer from local state only, never ask further.
 PEER_QUERY_PARAMETER = "peer"
 
+# A check request is one line and a few headers; anything longer is not HAProxy.
+MAX_REQUEST_BYTES = 4096
+TCP_PROBE_MODES = ("off", "greeting", "login")
+
 DEFAULTS = {
-    "server": {"bind_address": "0.0.0.0", "port": "9200"},
+    "server": {
+        "bind_address": "127.0.0.1",
+        "port": "9200",
+        "client_timeout": "1.5",
+        "max_clients": "128",
+    },
     "mariadb": {
         "socket": "/run/mysqld/mysqld.sock",
         "user": "clustercheck",
         "timeout": "0.5",
+        "tcp_probe": "off",
+        "tcp_address": "127.0.0.1",
+        "tcp_port": "3306",
+        "tcp_user": "",
+        "tcp_password_file": "",
+        "tcp_ssl_ca": "",
     },
     "check": {
         "maintenance_file": "/etc/galera-health/maintenance",
         "peers": "",
         "peer_timeout": "0.5",
         "serve_while_donating": "true",
+        "cache_ttl": "0.5",
+        "stale_after": "3",
     },
 }
 
@@ -54,22 +79,46 @@ class Settings:
     """Validated settings read from the INI file."""
 
     def __init__(self, parser):
-        self.bind_address = parser.get("server", "bind_address").strip()
+        self.bind_addresses = _unique(parser.get("server", "bind_address").replace(",", " ").split())
         self.port = _port(parser.get("server", "port"), "server.port")
+        self.client_timeout = _seconds(parser.get("server", "client_timeout"), "server.client_timeout")
+        self.max_clients = _count(parser.get("server", "max_clients"), "server.max_clients", 4, 1000)
         self.socket_path = parser.get("mariadb", "socket").strip()
         self.db_user = parser.get("mariadb", "user").strip()
         self.db_timeout = _seconds(parser.get("mariadb", "timeout"), "mariadb.timeout")
+        self.tcp_probe = parser.get("mariadb", "tcp_probe").strip().lower()
+        self.tcp_address = parser.get("mariadb", "tcp_address").strip()
+        self.tcp_port = _port(parser.get("mariadb", "tcp_port"), "mariadb.tcp_port")
+        self.tcp_user = parser.get("mariadb", "tcp_user").strip()
+        self.tcp_password_file = parser.get("mariadb", "tcp_password_file").strip()
+        self.tcp_ssl_ca = parser.get("mariadb", "tcp_ssl_ca").strip()
         self.maintenance_file = parser.get("check", "maintenance_file").strip()
-        self.peer_timeout = _seconds(
-            parser.get("check", "peer_timeout"), "check.peer_timeout"
-        )
+        self.peer_timeout = _seconds(parser.get("check", "peer_timeout"), "check.peer_timeout")
         self.serve_while_donating = parser.getboolean("check", "serve_while_donating")
+        self.cache_ttl = _seconds(parser.get("check", "cache_ttl"), "check.cache_ttl", 0.05, 5)
+        self.stale_after = _seconds(parser.get("check", "stale_after"), "check.stale_after", 0.2, 60)
         raw_peers = parser.get("check", "peers").replace(",", " ").split()
         self.peer_urls = [self._peer_url(peer) for peer in raw_peers]
+        if not self.bind_addresses:
+            raise ValueError("server.bind_address must name at least one address")
         if not self.db_user:
             raise ValueError("mariadb.user must not be empty")
         if not self.socket_path.startswith("/"):
             raise ValueError("mariadb.socket must be an absolute path")
+        # Two refreshes must fit in the bound, or a healthy node would flap to "stale".
+        if self.stale_after < 2 * self.cache_ttl:
+            raise ValueError("check.stale_after must be at least twice check.cache_ttl")
+        if self.tcp_probe not in TCP_PROBE_MODES:
+            raise ValueError("mariadb.tcp_probe must be one of %s" % ", ".join(TCP_PROBE_MODES))
+        if self.tcp_probe != "off" and not self.tcp_address:
+            raise ValueError("mariadb.tcp_address must be set when tcp_probe is on")
+        if self.tcp_probe == "login":
+            if not self.tcp_user:
+                raise ValueError("mariadb.tcp_user must be set when tcp_probe is login")
+            if not self.tcp_password_file.startswith("/"):
+                raise ValueError("mariadb.tcp_password_file must be an absolute path")
+        if self.tcp_ssl_ca and not self.tcp_ssl_ca.startswith("/"):
+            raise ValueError("mariadb.tcp_ssl_ca must be an absolute path")
 
     def _peer_url(self, peer):
         """Turn `host`, `host:port` or `[v6]:port` into the peer's check URL."""
@@ -88,23 +137,34 @@ class Settings:
         return "http://%s:%d/?%s=1" % (host, port, PEER_QUERY_PARAMETER)
 
 
+def _unique(items):
+    return list(dict.fromkeys(items))
+
+
 def _port(value, name):
+    return _count(value, name, 1, 65535, "a port number")
+
+
+def _count(value, name, low, high, what="a whole number"):
     try:
-        port = int(value)
+        number = int(value)
     except ValueError:
-        raise ValueError("%s must be a port number, got %r" % (name, value)) from None
-    if not 1 <= port <= 65535:
-        raise ValueError("%s must be between 1 and 65535, got %d" % (name, port))
-    return port
+        raise ValueError("%s must be %s, got %r" % (name, what, value)) from None
+    if not low <= number <= high:
+        raise ValueError("%s must be between %d and %d, got %d" % (name, low, high, number))
+    return number
 
 
-def _seconds(value, name):
+def _seconds(value, name, low=0.0, high=10.0):
     try:
         seconds = float(value)
     except ValueError:
         raise ValueError("%s must be a number of seconds, got %r" % (name, value)) from None
-    if not 0 < seconds <= 10:
-        raise ValueError("%s must be above 0 and at most 10 seconds" % name)
+    # Written as `not in range` so NaN, which compares false both ways, is rejected too.
+    above_low = seconds > low if low == 0 else seconds >= low
+    if not (above_low and seconds <= high):
+        bound = "above 0" if low == 0 else "at least %g" % low
+        raise ValueError("%s must be %s and at most %g seconds" % (name, bound, high))
     return seconds
 
 
@@ -140,8 +200,6 @@ class Checker:
     def __init__(self, settings):
         self.settings = settings
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        self._last = None
-        self._lock = threading.Lock()
 
     def read_wsrep(self):
         # No password: the server maps this OS user to the DB user (unix_socket).
@@ -171,23 +229,48 @@ class Checker:
         return variables, status
 
     def evaluate(self, peer_query=False):
-        verdict = self._evaluate(peer_query)
-        if not peer_query:
-            self._log_change(verdict)
-        return verdict
+        """One verdict, computed now (used by --once)."""
+        local, full = self.refresh()
+        return local if peer_query else full
 
-    def _evaluate(self, peer_query):
+    def refresh(self):
+        """Return (local, full): the verdict for peers and the one for HAProxy.
+
+        Peers are asked only when this node is a draining donor, once per refresh.
+        """
+        local, ask_peers = self._evaluate_local()
+        full = local
+        if ask_peers:
+            usable_peer = self.find_usable_peer()
+            if usable_peer is None:
+                full = Verdict(
+                    200, "%s and no peer is Synced" % local.message, local.node, local.state
+                )
+            else:
+                full = Verdict(
+                    503, "%s; %s is Synced" % (local.message, usable_peer), local.node, local.state
+                )
+        if self.settings.tcp_probe != "off" and 200 in (local.code, full.code):
+            refusal = self.probe_tcp()
+            if refusal:
+                message = "%s refuses TCP clients: %s" % (local.node, refusal)
+                local = Verdict(503, message, local.node, local.state)
+                full = Verdict(503, message, full.node, full.state)
+        return local, full
+
+    def _evaluate_local(self):
+        """Return (verdict from local state only, whether the donor rule needs peers)."""
         hostname = socket.gethostname()
         if os.path.exists(self.settings.maintenance_file):
-            return Verdict(503, "%s is in maintenance" % hostname, hostname)
+            return Verdict(503, "%s is in maintenance" % hostname, hostname), False
         try:
             variables, status = self.read_wsrep()
         except (pymysql.MySQLError, OSError) as error:
-            return Verdict(503, "cannot connect to MariaDB: %s" % _describe(error), hostname)
+            return Verdict(503, "cannot connect to MariaDB: %s" % _describe(error), hostname), False
 
         node = variables.get("wsrep_node_name") or hostname
         if str(variables.get("wsrep_on", "OFF")).upper() != "ON":
-            return Verdict(503, "%s is not a Galera node (wsrep_on is OFF)" % node, node)
+            return Verdict(503, "%s is not a Galera node (wsrep_on is OFF)" % node, node), False
 
         state = {
             "wsrep_cluster_status": status.get("wsrep_cluster_status"),
@@ -196,19 +279,17 @@ class Checker:
             "wsrep_ready": status.get("wsrep_ready"),
         }
         if state["wsrep_cluster_status"] != "Primary":
-            return Verdict(
-                503,
-                "%s is not in the Primary component (%s)"
-                % (node, state["wsrep_cluster_status"]),
+            message = "%s is not in the Primary component (%s)" % (
                 node,
-                state,
+                state["wsrep_cluster_status"],
             )
+            return Verdict(503, message, node, state), False
         if state["wsrep_ready"] != "ON":
-            return Verdict(503, "%s is not ready" % node, node, state)
+            return Verdict(503, "%s is not ready" % node, node, state), False
         local_state = state["wsrep_local_state"]
         comment = state["wsrep_local_state_comment"] or "in state %s" % local_state
         if local_state == STATE_SYNCED:
-            return Verdict(200, "%s is Synced" % node, node, state)
+            return Verdict(200, "%s is Synced" % node, node, state), False
         # A donor by IST or by mariabackup SST keeps committing writes, so draining it would
         # only cut sessions; a deliberate desync (backups) or a blocking rsync donor is drained.
         donating_without_blocking = (
@@ -218,17 +299,50 @@ class Checker:
             and variables.get("wsrep_sst_method") != "rsync"
         )
         if donating_without_blocking:
-            return Verdict(200, "%s is %s and keeps serving" % (node, comment), node, state)
-        if local_state == STATE_DONOR_DESYNCED and not peer_query:
-            usable_peer = self.find_usable_peer()
-            if usable_peer is None:
-                return Verdict(
-                    200, "%s is %s and no peer is Synced" % (node, comment), node, state
-                )
-            return Verdict(
-                503, "%s is %s; %s is Synced" % (node, comment, usable_peer), node, state
-            )
-        return Verdict(503, "%s is %s" % (node, comment), node, state)
+            return Verdict(200, "%s is %s and keeps serving" % (node, comment), node, state), False
+        verdict = Verdict(503, "%s is %s" % (node, comment), node, state)
+        return verdict, local_state == STATE_DONOR_DESYNCED
+
+    def probe_tcp(self):
+        """Return why a TCP client would be refused right now, or None if it gets in."""
+        settings = self.settings
+        try:
+            if settings.tcp_probe == "login":
+                return self._probe_login()
+            return self._probe_greeting()
+        except (pymysql.MySQLError, OSError, ValueError) as error:
+            return _describe(error)
+
+    def _probe_login(self):
+        with open(self.settings.tcp_password_file, encoding="utf-8") as handle:
+            password = handle.readline().rstrip("\r\n")
+        connection = pymysql.connect(
+            host=self.settings.tcp_address,
+            port=self.settings.tcp_port,
+            user=self.settings.tcp_user,
+            password=password,
+            connect_timeout=self.settings.db_timeout,
+            read_timeout=self.settings.db_timeout,
+            write_timeout=self.settings.db_timeout,
+            ssl={"ca": self.settings.tcp_ssl_ca} if self.settings.tcp_ssl_ca else None,
+        )
+        # close() sends COM_QUIT, so the server counts a clean session, not an abort.
+        connection.close()
+        return None
+
+    def _probe_greeting(self):
+        # Costs one Aborted_connects and one error-log warning per probe; see the role's docs.
+        address = (self.settings.tcp_address, self.settings.tcp_port)
+        with socket.create_connection(address, timeout=self.settings.db_timeout) as conn:
+            header = _read_exactly(conn, 4)
+            length = header[0] | header[1] << 8 | header[2] << 16
+            payload = _read_exactly(conn, min(length, 512))
+        if payload[:1] == b"\x0a":
+            return None
+        if payload[:1] == b"\xff" and len(payload) >= 3:
+            errno = payload[1] | payload[2] << 8
+            return "(%d) %s" % (errno, payload[3:].decode("utf-8", "replace"))
+        return "unexpected greeting (first byte %r)" % payload[:1]
 
     def _probe_peer(self, url):
         try:
@@ -258,12 +372,15 @@ class Checker:
             pool.shutdown(wait=False, cancel_futures=True)
         return None
 
-    def _log_change(self, verdict):
-        with self._lock:
-            current = (verdict.code, verdict.message)
-            if current != self._last:
-                LOG.info("%d %s", verdict.code, verdict.message)
-                self._last = current
+
+def _read_exactly(conn, count):
+    data = b""
+    while len(data) < count:
+        chunk = conn.recv(count - len(data))
+        if not chunk:
+            raise ValueError("connection closed after %d of %d greeting bytes" % (len(data), count))
+        data += chunk
+    return data
 
 
 def _int_or_none(value):
@@ -279,53 +396,248 @@ def _describe(error):
     return error.__class__.__name__ + (": %s" % error if str(error) else "")
 
 
-class HealthHandler(http.server.BaseHTTPRequestHandler):
-    server_version = "galera-health"
-    # A slow or silent client must not hold a worker thread.
-    timeout = 2
+class VerdictCache:
+    """Holds the latest verdicts; one background thread refreshes them."""
 
-    def version_string(self):
-        return self.server_version
+    def __init__(self, checker, ttl, stale_after, clock=time.monotonic):
+        self._checker = checker
+        self._ttl = ttl
+        self._stale_after = stale_after
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._verdicts = None
+        self._taken_at = None
+        self._logged = None
+        self._thread = threading.Thread(target=self._run, name="refresher", daemon=True)
 
-    def do_GET(self):  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
-        self._answer(with_body=True)
+    def start(self):
+        self._thread.start()
 
-    def do_HEAD(self):  # noqa: N802
-        self._answer(with_body=False)
+    def stop(self):
+        self._stop.set()
 
-    # HAProxy's bare `option httpchk` sends OPTIONS, so it reports health like GET.
-    def do_OPTIONS(self):  # noqa: N802
-        self._answer(with_body=True, allow=True)
+    def _run(self):
+        while not self._stop.is_set():
+            started = self._clock()
+            try:
+                verdicts = self._checker.refresh()
+            except Exception:  # noqa: BLE001 (a bug here must not kill the refresher silently)
+                LOG.exception("refreshing the verdict failed")
+                verdicts = None
+            if verdicts is not None:
+                with self._lock:
+                    self._verdicts = verdicts
+                    # Aged from the start of the read: that is when the state was true.
+                    self._taken_at = started
+            self._stop.wait(max(0.0, self._ttl - (self._clock() - started)))
 
-    def _answer(self, with_body, allow=False):
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-        verdict = self.server.checker.evaluate(peer_query=PEER_QUERY_PARAMETER in query)
+    def current(self, peer_query=False):
+        with self._lock:
+            if self._verdicts is None:
+                verdict = Verdict(503, "stale: no verdict yet", socket.gethostname())
+            else:
+                age = self._clock() - self._taken_at
+                verdict = self._verdicts[0 if peer_query else 1]
+                if age > self._stale_after:
+                    verdict = Verdict(
+                        503,
+                        "stale: the last verdict is %.1f s old (MariaDB or a peer hangs)" % age,
+                        verdict.node,
+                    )
+            if not peer_query:
+                self._log_change(verdict)
+        return verdict
+
+    def _log_change(self, verdict):
+        # Called under the lock; a stale verdict's growing age is not a change.
+        stale = verdict.message.startswith("stale")
+        current = (verdict.code, "stale" if stale else verdict.message)
+        if current != self._logged:
+            LOG.info("%d %s", verdict.code, verdict.message)
+            self._logged = current
+
+
+class _Client:
+    __slots__ = ("sock", "deadline", "inbox", "outbox")
+
+    def __init__(self, sock, deadline):
+        self.sock = sock
+        self.deadline = deadline
+        self.inbox = b""
+        self.outbox = b""
+
+
+class HealthServer:
+    """HTTP/1.x on one selector loop: no thread per client, bounded sockets and time."""
+
+    REASONS = {
+        200: "OK",
+        400: "Bad Request",
+        405: "Method Not Allowed",
+        408: "Request Timeout",
+        431: "Request Header Fields Too Large",
+        503: "Service Unavailable",
+    }
+
+    def __init__(self, settings, cache):
+        self.settings = settings
+        self.cache = cache
+        self._selector = selectors.DefaultSelector()
+        self._listeners = []
+        # Ordered by accept time, so expiry and eviction always take the front.
+        self._clients = collections.OrderedDict()
+        self._stop = threading.Event()
+        try:
+            for address in settings.bind_addresses:
+                self._listeners.append(self._listen(address, settings.port))
+        except OSError:
+            self.server_close()
+            raise
+
+    def _listen(self, address, port):
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((address, port))
+            # Connections beyond max_clients wait here until the kernel's queue is full.
+            listener.listen(128)
+            listener.setblocking(False)
+            self._selector.register(listener, selectors.EVENT_READ, None)
+        except OSError:
+            listener.close()
+            raise
+        return listener
+
+    def serve_forever(self, poll_interval=0.25):
+        while not self._stop.is_set():
+            for key, events in self._selector.select(self._wait_time(poll_interval)):
+                if key.data is None:
+                    self._accept(key.fileobj)
+                elif events & selectors.EVENT_READ:
+                    self._read(key.data)
+                else:
+                    self._write(key.data)
+            self._expire()
+
+    def shutdown(self):
+        self._stop.set()
+
+    def server_close(self):
+        for client in list(self._clients.values()):
+            self._drop(client)
+        for listener in self._listeners:
+            self._selector.unregister(listener)
+            listener.close()
+        self._listeners = []
+        self._selector.close()
+
+    def _wait_time(self, poll_interval):
+        if not self._clients:
+            return poll_interval
+        oldest = next(iter(self._clients.values()))
+        return min(poll_interval, max(0.0, oldest.deadline - time.monotonic()))
+
+    def _accept(self, listener):
+        # Accept a bounded batch so one busy listener cannot stall the loop.
+        for _ in range(64):
+            try:
+                sock, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                # EMFILE and friends: leave the rest in the backlog and carry on.
+                LOG.warning("accept failed: %s", error)
+                return
+            if len(self._clients) >= self.settings.max_clients:
+                # The oldest connection is the likeliest idle one; a fresh check must get in.
+                self._drop(next(iter(self._clients.values())))
+            sock.setblocking(False)
+            client = _Client(sock, time.monotonic() + self.settings.client_timeout)
+            self._clients[sock.fileno()] = client
+            self._selector.register(sock, selectors.EVENT_READ, client)
+
+    def _read(self, client):
+        try:
+            chunk = client.sock.recv(MAX_REQUEST_BYTES + 1)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(client)
+            return
+        if not chunk:
+            self._drop(client)
+            return
+        client.inbox += chunk
+        head, separator, _ = client.inbox.partition(b"\r\n\r\n")
+        if not separator:
+            head, separator, _ = client.inbox.partition(b"\n\n")
+        if separator and len(head) <= MAX_REQUEST_BYTES:
+            self._respond(client, *self._answer(head))
+        elif len(client.inbox) > MAX_REQUEST_BYTES:
+            self._respond(client, 431, Verdict(431, "request header too large"), True, False)
+
+    def _answer(self, head):
+        """Return (status, verdict, with_body, allow) for one request head."""
+        request_line = head.split(b"\n", 1)[0].strip()
+        parts = request_line.split()
+        if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+            return 400, Verdict(400, "malformed request line"), True, False
+        method = parts[0]
+        if method not in (b"GET", b"HEAD", b"OPTIONS"):
+            return 405, Verdict(405, "only GET, HEAD and OPTIONS are answered"), True, True
+        target = parts[1].decode("latin-1")
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)
+        verdict = self.cache.current(peer_query=PEER_QUERY_PARAMETER in query)
+        # HAProxy's bare `option httpchk` sends OPTIONS, so it reports health like GET.
+        return verdict.code, verdict, method != b"HEAD", method == b"OPTIONS"
+
+    def _respond(self, client, status, verdict, with_body, allow):
         body = verdict.body()
-        self.send_response(verdict.code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Connection", "close")
+        lines = [
+            "HTTP/1.1 %d %s" % (status, self.REASONS.get(status, "Error")),
+            "Server: galera-health",
+            "Content-Type: application/json",
+            "Content-Length: %d" % len(body),
+            "Cache-Control: no-store",
+            "Connection: close",
+        ]
         if allow:
-            self.send_header("Allow", "GET, HEAD, OPTIONS")
-        self.end_headers()
+            lines.append("Allow: GET, HEAD, OPTIONS")
+        client.outbox = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
         if with_body:
-            self.wfile.write(body)
+            client.outbox += body
+        self._selector.modify(client.sock, selectors.EVENT_WRITE, client)
+        self._write(client)
 
-    def log_message(self, format, *args):  # noqa: A002 (signature fixed by the base class)
-        # One check per second per HAProxy would flood the journal; state changes are logged.
-        return
+    def _write(self, client):
+        try:
+            sent = client.sock.send(client.outbox)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(client)
+            return
+        client.outbox = client.outbox[sent:]
+        if not client.outbox:
+            self._drop(client)
 
+    def _expire(self):
+        now = time.monotonic()
+        while self._clients:
+            client = next(iter(self._clients.values()))
+            if client.deadline > now:
+                return
+            self._drop(client)
 
-class HealthServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, settings):
-        self.checker = Checker(settings)
-        if ":" in settings.bind_address:
-            self.address_family = socket.AF_INET6
-        super().__init__((settings.bind_address, settings.port), HealthHandler)
+    def _drop(self, client):
+        self._clients.pop(client.sock.fileno(), None)
+        try:
+            self._selector.unregister(client.sock)
+        except (KeyError, ValueError):
+            pass
+        client.sock.close()
 
 
 def main(argv=None):
@@ -355,18 +667,22 @@ def main(argv=None):
         sys.stdout.write("%d %s" % (verdict.code, verdict.body().decode("utf-8")))
         return 0 if verdict.code == 200 else 1
 
-    server = HealthServer(settings)
+    cache = VerdictCache(Checker(settings), settings.cache_ttl, settings.stale_after)
+    server = HealthServer(settings, cache)
+    cache.start()
     LOG.info(
-        "listening on %s:%d, %d peer(s)",
-        settings.bind_address,
+        "listening on %s port %d, %d peer(s), TCP probe %s",
+        " ".join(settings.bind_addresses),
         settings.port,
         len(settings.peer_urls),
+        settings.tcp_probe,
     )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        cache.stop()
         server.server_close()
     return 0
 
