@@ -20,7 +20,7 @@ PHASES    := $(BIN)/python -m tools.phases
 # Seconds: `make test` warns past TEST_BUDGET; .ci/run fails past its own hard limit.
 TEST_BUDGET ?= 2700
 
-.PHONY: help venv demo down status lint test test-all test-app test-molecule test-lab test-other lab-images bench clean
+.PHONY: help venv demo down status lint test test-all test-app test-roles test-molecule test-lab test-other lab-images bench clean
 
 help:
 	@echo "make demo    - build and start the Docker lab: 3 Galera nodes, HAProxy, the app"
@@ -61,6 +61,10 @@ lint: venv
 test-app: venv
 	$(PHASES) run app-tests -- $(BIN)/pytest app/tests -q
 
+# Roles' own Python, against real servers (galera_health: a one-node Galera cluster).
+test-roles: venv
+	$(PHASES) run role-tests -- $(BIN)/pytest roles/galera_health/tests -q
+
 # The lab images (base by debootstrap where nothing can be pulled, bare node, node with
 # packages), built once before the scenarios that start from them side by side.
 lab-images: venv
@@ -76,7 +80,7 @@ $(call chain,$(LAB_SCENARIOS))
 test-lab: $(addprefix scenario-,$(LAB_SCENARIOS))
 
 # Beside test-lab, after lint and the app tests: the two cores then run at most two things.
-test-other: lint test-app lab-images
+test-other: lint test-app test-roles lab-images
 	set -e; for s in $(OTHER_SCENARIOS); do $(PHASES) molecule $$s --molecule $(BIN)/molecule; done
 
 test-molecule: test-lab test-other

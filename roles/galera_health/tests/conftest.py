@@ -17,9 +17,8 @@ import sys
 import tempfile
 import time
 
+import pymysql
 import pytest
-
-pymysql = pytest.importorskip("pymysql")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.environ.get(
@@ -70,9 +69,9 @@ class GaleraNode:
 
     def __init__(self):
         if not (shutil.which("mariadbd") or os.path.exists("/usr/sbin/mariadbd")):
-            pytest.skip("mariadbd is not installed")
+            pytest.fail("mariadbd is not installed (apt-get install mariadb-server)")
         if not os.path.exists(GALERA_PROVIDER):
-            pytest.skip("galera-4 is not installed (%s)" % GALERA_PROVIDER)
+            pytest.fail("galera-4 is not installed (%s; apt-get install galera-4)" % GALERA_PROVIDER)
         self.base = tempfile.mkdtemp(prefix="galera-health-test-")
         self.datadir = os.path.join(self.base, "data")
         self.socket = os.path.join(self.base, "mysqld.sock")
