@@ -20,7 +20,11 @@ ENV_KEYS = {
     "BEAUTY_SECRET_KEY": ("SECRET_KEY", str),
     "BEAUTY_REFRESH_SECONDS": ("REFRESH_SECONDS", int),
     "BEAUTY_MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
+    "BEAUTY_CAUSAL_READS": ("CAUSAL_READS", lambda value: value.strip().lower()),
+    "BEAUTY_CAUSAL_READS_SECONDS": ("CAUSAL_READS_SECONDS", float),
 }
+
+CAUSAL_READS_MODES = ("after_write", "always", "off")
 
 DEFAULTS = {
     "DB_HOST": "127.0.0.1",
@@ -37,6 +41,10 @@ DEFAULTS = {
     "REFRESH_SECONDS": 3,
     # A product is a few hundred bytes; Werkzeug answers 413 past this, declared or streamed.
     "MAX_CONTENT_LENGTH": 16 * 1024,
+    # Reads wait for the Galera member to catch up (wsrep_sync_wait) for this long after
+    # a client's write, so its next request sees the write on any member; see db.py.
+    "CAUSAL_READS": "after_write",
+    "CAUSAL_READS_SECONDS": 5.0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "BOOTSTRAP_SERVE_LOCAL": True,
@@ -82,6 +90,11 @@ def _check(config):
     limit = config["MAX_CONTENT_LENGTH"]
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1024 <= limit <= 16 * 1024 * 1024:
         raise ConfigError("BEAUTY_MAX_CONTENT_LENGTH must be a whole number of bytes from 1024 to 16777216")
+    if config["CAUSAL_READS"] not in CAUSAL_READS_MODES:
+        raise ConfigError(f"BEAUTY_CAUSAL_READS must be one of {', '.join(CAUSAL_READS_MODES)}")
+    seconds = config["CAUSAL_READS_SECONDS"]
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 3600:
+        raise ConfigError("BEAUTY_CAUSAL_READS_SECONDS must be a number of seconds above 0 and at most 3600")
 
 
 def load_config(app, test_config=None):
