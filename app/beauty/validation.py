@@ -33,7 +33,14 @@ def bounded_int(text):
 
 def bounded_decimal(text):
     """``parse_float`` for json.loads: keeps prices exact and leaves long literals unconverted."""
-    return OversizedNumber(len(text)) if len(text) > NUMBER_TEXT_MAX else Decimal(text)
+    if len(text) > NUMBER_TEXT_MAX:
+        return OversizedNumber(len(text))
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        # Only an exponent past Decimal's limits gets here; 10**±1000000 is as far out of range.
+        mantissa, _, exponent = text.lower().partition("e")
+        return Decimal(f"{mantissa}e{'-' if exponent.startswith('-') else ''}1000000")
 
 
 def _too_long(field):

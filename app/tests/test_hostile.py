@@ -39,6 +39,9 @@ HOSTILE_FIELDS = [
     (b'{"name": "x", "price": 1e1000000, "stock": 1}', "price", "Price must be at most 99,999,999.99."),
     (b'{"name": "x", "price": ' + b"9" * 5000 + b', "stock": 1}', "price", "Price must be at most 40 characters"),
     (b'{"name": "x", "price": "' + b"1" * 5000 + b'", "stock": 1}', "price", "Price must be at most 40 characters"),
+    (b'{"name": "x", "price": 1, "stock": 1e9999999999999999999}', "stock", "Stock must be at most 2,147,483,647."),
+    (b'{"name": "x", "price": -1e9999999999999999999, "stock": 1}', "price", "Price must not be negative."),
+    (b'{"name": "x", "price": 1e-9999999999999999999, "stock": 1}', "price", "at most 2 decimal places"),
     (b'{"name": "\\ud800", "price": 1, "stock": 1}', "name", "unpaired surrogate"),
     (b'{"name": "a\\u0000b", "price": 1, "stock": 1}', "name", "control characters (found U+0000)"),
     (b'{"name": "a\\u001bb", "price": 1, "stock": 1}', "name", "control characters (found U+001B)"),
@@ -46,7 +49,8 @@ HOSTILE_FIELDS = [
 
 
 HOSTILE_IDS = ["stock-1e1000000", "stock-5000-digit-string", "stock-5000-digit-number", "price-1e1000000",
-               "price-5000-digit-number", "price-5000-digit-string", "name-lone-surrogate", "name-nul", "name-escape"]
+               "price-5000-digit-number", "price-5000-digit-string", "stock-exponent-past-decimal",
+               "price-negative-exponent-past-decimal", "price-tiny-exponent-past-decimal", "name-lone-surrogate", "name-nul", "name-escape"]
 
 
 @pytest.mark.parametrize("raw,field,message", HOSTILE_FIELDS, ids=HOSTILE_IDS)
