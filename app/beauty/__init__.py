@@ -5,9 +5,10 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask_bootstrap import Bootstrap5
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import db
+from .bodies import check_form_encoding, too_large_message
 from .config import ConfigError, load_config
 from .products import format_rupiah, format_timestamp
 
@@ -35,6 +36,8 @@ def create_app(test_config=None):
     load_config(app, test_config)
 
     db.init_app(app)
+    # Before CSRFProtect, which parses the form this check must see first.
+    app.before_request(check_form_encoding)
     csrf.init_app(app)
     bootstrap.init_app(app)
 
@@ -73,6 +76,14 @@ def create_app(test_config=None):
     def csrf_error(exc):
         message = "The form has expired or was not sent by this site. Reload the page and try again."
         return render_template("errors/error.html", code=400, title="Form refused", message=message), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc):
+        message = too_large_message()
+        if wants_json():
+            return jsonify(error=message), 413
+        message += " Shorten the text you entered and try again."
+        return render_template("errors/error.html", code=413, title="Request too large", message=message), 413
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

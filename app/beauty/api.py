@@ -1,12 +1,10 @@
 """JSON API and the health endpoint. CSRF-exempt, so writes demand a JSON content type:
 a cross-site HTML form cannot send one without a CORS preflight, which this app never grants."""
 
-import json
-from decimal import Decimal
-
 from flask import Blueprint, jsonify, request, url_for
 
 from . import products
+from .bodies import BodyError, parse_json_object
 from .db import DatabaseUnavailable
 from .validation import validate_product
 
@@ -33,17 +31,10 @@ def _json_body():
     if not request.is_json:
         raise ApiError(415, "Send the body as JSON with Content-Type: application/json.")
     try:
-        # Decimal keeps prices exact; constants like NaN are refused.
-        data = json.loads(request.get_data(as_text=True), parse_float=Decimal, parse_constant=_refuse)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    return data
-
-
-def _refuse(name):
-    raise ValueError(f"{name} is not allowed")
+        # Raw bytes: Werkzeug's as_text would turn invalid UTF-8 into U+FFFD silently.
+        return parse_json_object(request.get_data())
+    except BodyError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def _validated(data):

@@ -19,7 +19,12 @@ ENV_KEYS = {
     "BEAUTY_DB_SSL_CA": ("DB_SSL_CA", str),
     "BEAUTY_SECRET_KEY": ("SECRET_KEY", str),
     "BEAUTY_REFRESH_SECONDS": ("REFRESH_SECONDS", int),
+    "BEAUTY_MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
+    "BEAUTY_CAUSAL_READS": ("CAUSAL_READS", lambda value: value.strip().lower()),
+    "BEAUTY_CAUSAL_READS_SECONDS": ("CAUSAL_READS_SECONDS", float),
 }
+
+CAUSAL_READS_MODES = ("after_write", "always", "off")
 
 DEFAULTS = {
     "DB_HOST": "127.0.0.1",
@@ -34,7 +39,12 @@ DEFAULTS = {
     "DB_SSL_CA": "",
     "SECRET_KEY": None,
     "REFRESH_SECONDS": 3,
-    "MAX_CONTENT_LENGTH": 64 * 1024,
+    # A product is a few hundred bytes; Werkzeug answers 413 past this, declared or streamed.
+    "MAX_CONTENT_LENGTH": 16 * 1024,
+    # Reads wait for the Galera member to catch up (wsrep_sync_wait) for this long after
+    # a client's write, so its next request sees the write on any member; see db.py.
+    "CAUSAL_READS": "after_write",
+    "CAUSAL_READS_SECONDS": 5.0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "BOOTSTRAP_SERVE_LOCAL": True,
@@ -75,6 +85,18 @@ def _apply(app, source, origin):
             raise ConfigError(f"{origin}: {name} has an invalid value") from exc
 
 
+def _check(config):
+    """Refuse values that would leave the app unprotected or unable to serve."""
+    limit = config["MAX_CONTENT_LENGTH"]
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1024 <= limit <= 16 * 1024 * 1024:
+        raise ConfigError("BEAUTY_MAX_CONTENT_LENGTH must be a whole number of bytes from 1024 to 16777216")
+    if config["CAUSAL_READS"] not in CAUSAL_READS_MODES:
+        raise ConfigError(f"BEAUTY_CAUSAL_READS must be one of {', '.join(CAUSAL_READS_MODES)}")
+    seconds = config["CAUSAL_READS_SECONDS"]
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 3600:
+        raise ConfigError("BEAUTY_CAUSAL_READS_SECONDS must be a number of seconds above 0 and at most 3600")
+
+
 def load_config(app, test_config=None):
     app.config.from_mapping(DEFAULTS)
     config_path = os.environ.get("BEAUTY_CONFIG")
@@ -90,6 +112,8 @@ def load_config(app, test_config=None):
         app.config.from_mapping(test_config)
     # Bootstrap assets always come from the installed package, never a CDN.
     app.config["BOOTSTRAP_SERVE_LOCAL"] = True
+
+    _check(app.config)
 
     if not app.config.get("SECRET_KEY"):
         if app.config.get("TESTING"):

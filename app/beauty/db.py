@@ -1,13 +1,23 @@
-"""Database connections: one per request in flask.g, closed at teardown; writes retried once."""
+"""Database connections: one per request in flask.g, closed at teardown; writes retried once.
+
+Read-your-writes: Galera applies a write-set on the other members a moment after COMMIT,
+so a client's next request, sent by HAProxy to another member, could miss its own write.
+After a write the response carries a short-lived signed cookie; while it is valid that
+client's reads run with wsrep_sync_wait = 1, which makes the member apply everything the
+cluster had committed before it answers (CAUSAL_READS: after_write, always or off).
+"""
 
 import logging
+import math
+import time
 
 import click
 import MySQLdb
 from MySQLdb.constants import CLIENT
 from MySQLdb.cursors import DictCursor
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from flask.cli import with_appcontext
+from itsdangerous import BadSignature, Signer
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +31,13 @@ DEADLOCK = 1213
 # Galera no longer lets it serve (1047, e.g. non-Primary). Nothing ran; another node can.
 NODE_LEAVING = {1047, 1053, 1927}
 RETRYABLE = LOST_CONNECTION | NODE_LEAVING
+# A server built without wsrep does not know the variable; then reads stay as they are.
+ER_UNKNOWN_SYSTEM_VARIABLE = 1193
+
+CAUSAL_READS_SQL = "SET SESSION wsrep_sync_wait = 1"
+CAUSAL_COOKIE = "beauty_wrote"
+# app.extensions key set once the server has refused CAUSAL_READS_SQL as unknown.
+CAUSAL_UNSUPPORTED = "beauty.causal_reads_unsupported"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -104,9 +121,74 @@ def close_db(_exc=None):
 discard_db = close_db
 
 
+def _signer():
+    return Signer(current_app.config["SECRET_KEY"], salt="beauty-causal-reads")
+
+
+def _cookie_says_recent_write():
+    value = request.cookies.get(CAUSAL_COOKIE, "")
+    if not value or len(value) > 100:
+        return False
+    try:
+        until_ms = int(_signer().unsign(value))
+    except (BadSignature, ValueError):
+        return False
+    return time.time() * 1000 < until_ms
+
+
+def causal_reads_wanted():
+    """Whether this request's reads must see every write committed anywhere in the cluster."""
+    mode = current_app.config["CAUSAL_READS"]
+    if mode != "after_write":
+        return mode == "always"
+    if g.get("wrote"):
+        return True
+    if "recent_write" not in g:
+        g.recent_write = has_request_context() and _cookie_says_recent_write()
+    return g.recent_write
+
+
+def _prepare_read(conn):
+    """Turn causal reads on for ``conn`` once, when this request wants them."""
+    if g.get("causal_conn") is conn or current_app.extensions.get(CAUSAL_UNSUPPORTED):
+        return
+    if not causal_reads_wanted():
+        return
+    cur = conn.cursor()
+    try:
+        cur.execute(CAUSAL_READS_SQL)
+    except MySQLdb.Error as exc:
+        if error_code(exc) != ER_UNKNOWN_SYSTEM_VARIABLE:
+            raise
+        current_app.extensions[CAUSAL_UNSUPPORTED] = True
+        log.warning("the database does not support wsrep_sync_wait; reads after writes are not causal")
+        return
+    finally:
+        cur.close()
+    g.causal_conn = conn
+
+
+def remember_write(response):
+    """after_request: tell this client's next requests, for a few seconds, that it wrote."""
+    cfg = current_app.config
+    if g.get("wrote") and cfg["CAUSAL_READS"] == "after_write":
+        seconds = cfg["CAUSAL_READS_SECONDS"]
+        until_ms = int((time.time() + seconds) * 1000)
+        response.set_cookie(
+            CAUSAL_COOKIE,
+            _signer().sign(str(until_ms)).decode("ascii"),
+            max_age=math.ceil(seconds),
+            httponly=True,
+            samesite="Lax",
+            secure=bool(cfg.get("SESSION_COOKIE_SECURE")),
+        )
+    return response
+
+
 def raw_query(sql, params=None):
     """Run a read and return all rows as dicts; MySQLdb errors pass through."""
     conn = get_db()
+    _prepare_read(conn)
     cur = conn.cursor(DictCursor)
     try:
         cur.execute(sql, params)
@@ -164,6 +246,8 @@ def run_write(work):
         except BaseException:
             discard_db()
             raise
+        # From here the write may be saved even if COMMIT fails: later reads must see it.
+        g.wrote = True
         try:
             conn.commit()
         except MySQLdb.OperationalError as exc:
@@ -213,4 +297,5 @@ def init_db_command():
 
 def init_app(app):
     app.teardown_appcontext(close_db)
+    app.after_request(remember_write)
     app.cli.add_command(init_db_command)

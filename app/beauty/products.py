@@ -4,9 +4,7 @@ from decimal import Decimal
 
 import MySQLdb
 
-from .db import DatabaseUnavailable, discard_db, error_code, query, raw_query, run_write
-
-ER_UNKNOWN_SYSTEM_VARIABLE = 1193
+from .db import ER_UNKNOWN_SYSTEM_VARIABLE, DatabaseUnavailable, discard_db, error_code, query, raw_query, run_write
 
 COLUMNS = "id, name, price, stock, created_at"
 

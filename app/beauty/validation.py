@@ -1,24 +1,76 @@
-"""Product input rules, shared by the HTML form and the JSON API."""
+"""Product input rules, shared by the HTML form and the JSON API.
+
+Every value is bounded by cheap checks (type, length, digit count, exponent) before any
+conversion whose cost grows with the input, so hostile input is refused in microseconds.
+"""
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 
 NAME_MAX = 255
 PRICE_MAX = Decimal("99999999.99")  # DECIMAL(10,2)
 STOCK_MAX = 2**31 - 1  # INT
+# Longest price or stock text (or JSON number literal) looked at; "99999999.99" needs 11.
+NUMBER_TEXT_MAX = 40
+# Surrogates cannot be stored in utf8mb4; control characters (NUL, C0, DEL, C1) are never a name.
+NAME_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class OversizedNumber:
+    """A JSON number literal too long to convert; the API's parser yields it instead of a value."""
+
+    __slots__ = ("length",)
+
+    def __init__(self, length):
+        self.length = length
+
+
+def bounded_int(text):
+    """``parse_int`` for json.loads: int() of a long literal is slow or refused past 4,300 digits."""
+    return OversizedNumber(len(text)) if len(text) > NUMBER_TEXT_MAX else int(text)
+
+
+def bounded_decimal(text):
+    """``parse_float`` for json.loads: keeps prices exact and leaves long literals unconverted."""
+    if len(text) > NUMBER_TEXT_MAX:
+        return OversizedNumber(len(text))
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        # Only an exponent past Decimal's limits gets here; 10**±1000000 is as far out of range.
+        mantissa, _, exponent = text.lower().partition("e")
+        return Decimal(f"{mantissa}e{'-' if exponent.startswith('-') else ''}1000000")
+
+
+def _too_long(field):
+    return f"{field} must be at most {NUMBER_TEXT_MAX} characters long."
 
 
 def _price(value):
     if isinstance(value, bool):
         return None, "Price must be a number."
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, OversizedNumber):
+        return None, _too_long("Price")
+    if isinstance(value, int):
+        # bit_length is O(1); Decimal(int) of a huge int would not be.
+        if value.bit_length() > 64:
+            return None, "Price must not be negative." if value < 0 else "Price must be at most 99,999,999.99."
         price = Decimal(value)
+    elif isinstance(value, Decimal):
+        price = value
     elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None, "Price must be a number."
         price = Decimal(str(value))
     elif isinstance(value, str):
+        if len(value) > NUMBER_TEXT_MAX:
+            return None, _too_long("Price")
         text = value.strip()
         if not text:
             return None, "Price is required."
+        if not text.isascii() or "_" in text:
+            return None, "Price must be a number, for example 150000 or 12500.50."
         try:
             price = Decimal(text)
         except InvalidOperation:
@@ -29,6 +81,7 @@ def _price(value):
         return None, "Price must be a number."
     if not price.is_finite():
         return None, "Price must be a number."
+    # Comparisons read the sign and adjusted exponent first, so 1e1000000 costs nothing here.
     if price < 0:
         return None, "Price must not be negative."
     if price > PRICE_MAX:
@@ -41,10 +94,19 @@ def _price(value):
 def _stock(value):
     if isinstance(value, bool):
         return None, "Stock must be a whole number."
+    if isinstance(value, OversizedNumber):
+        return None, _too_long("Stock")
     if isinstance(value, int):
         stock = value
     elif isinstance(value, Decimal):
-        if not value.is_finite() or value != value.to_integral_value():
+        if not value.is_finite():
+            return None, "Stock must be a whole number."
+        # Range first: int(Decimal("1e1000000")) would build a million-digit integer.
+        if value < 0:
+            return None, "Stock must not be negative."
+        if value > STOCK_MAX:
+            return None, f"Stock must be at most {STOCK_MAX:,}."
+        if value != value.to_integral_value():
             return None, "Stock must be a whole number."
         stock = int(value)
     elif isinstance(value, float):
@@ -52,6 +114,8 @@ def _stock(value):
             return None, "Stock must be a whole number."
         stock = int(value)
     elif isinstance(value, str):
+        if len(value) > NUMBER_TEXT_MAX:
+            return None, _too_long("Stock")
         text = value.strip()
         if not text:
             return None, "Stock is required."
@@ -80,6 +144,11 @@ def _name(value):
         return None, "Name is required."
     if len(name) > NAME_MAX:
         return None, f"Name must be at most {NAME_MAX} characters."
+    bad = NAME_FORBIDDEN.search(name)
+    if bad:
+        if "\ud800" <= bad.group() <= "\udfff":
+            return None, "Name must be valid Unicode text: it contains an unpaired surrogate."
+        return None, f"Name must not contain control characters (found U+{ord(bad.group()):04X})."
     return name, None
 
 

@@ -138,13 +138,13 @@ def test_session_cookie_flags_and_body_limit(db_settings):
     app = create_app(make_config(db_settings))
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
-    assert app.config["MAX_CONTENT_LENGTH"] == 64 * 1024
+    assert app.config["MAX_CONTENT_LENGTH"] == 16 * 1024
     assert app.debug is False
     client = app.test_client()
     client.post("/products", data={"name": "", "price": "", "stock": ""})
     cookie = client.get_cookie("session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
-    response = client.post("/products", data={"name": "x" * (70 * 1024), "price": "1", "stock": "1"})
+    response = client.post("/products", data={"name": "x" * (20 * 1024), "price": "1", "stock": "1"})
     assert response.status_code == 413
 
 

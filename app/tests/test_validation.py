@@ -1,6 +1,7 @@
 """Every validation rule, checked through the shared validator, the form and the API."""
 
 import json
+import time
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,8 @@ INVALID = [
     ("name", "", "Name is required."),
     ("name", "   \t ", "Name is required."),
     ("name", "x" * 256, "Name must be at most 255 characters."),
+    ("name", "Rose\x00Toner", "Name must not contain control characters (found U+0000)."),
+    ("name", "Rose\nToner", "Name must not contain control characters (found U+000A)."),
     ("price", None, "Price is required."),
     ("price", "", "Price is required."),
     ("price", "abc", "Price must be a number, for example 150000 or 12500.50."),
@@ -25,6 +28,8 @@ INVALID = [
     ("price", "100000000", "Price must be at most 99,999,999.99."),
     ("price", "99999999.985", "Price can have at most 2 decimal places."),
     ("price", "10.001", "Price can have at most 2 decimal places."),
+    ("price", "1_000", "Price must be a number, for example 150000 or 12500.50."),
+    ("price", "1" * 41, "Price must be at most 40 characters long."),
     ("stock", None, "Stock is required."),
     ("stock", "", "Stock is required."),
     ("stock", "ten", "Stock must be a whole number."),
@@ -32,6 +37,7 @@ INVALID = [
     ("stock", "1e3", "Stock must be a whole number."),
     ("stock", "-1", "Stock must not be negative."),
     ("stock", "2147483648", "Stock must be at most 2,147,483,647."),
+    ("stock", "9" * 41, "Stock must be at most 40 characters long."),
 ]
 
 # Values only JSON can carry.
@@ -46,11 +52,35 @@ INVALID_JSON_ONLY = [
 ]
 
 
+# Values that reach the validator only from Python (the API's parser never builds them),
+# each of which once cost seconds or raised; refused by range checks before any conversion.
+VALIDATOR_ONLY = [
+    ("name", "\ud800", "Name must be valid Unicode text: it contains an unpaired surrogate."),
+    ("stock", Decimal("1e1000000"), "Stock must be at most 2,147,483,647."),
+    ("stock", Decimal("-1e1000000"), "Stock must not be negative."),
+    ("stock", 10**5000, "Stock must be at most 2,147,483,647."),
+    ("price", 10**5000, "Price must be at most 99,999,999.99."),
+    ("price", Decimal("1e-1000000"), "Price can have at most 2 decimal places."),
+]
+
+
 @pytest.mark.parametrize("field,value,message", INVALID + INVALID_JSON_ONLY)
 def test_validator_rejects(field, value, message):
     data = dict(VALID)
     data[field] = value
     clean, errors = validate_product(data)
+    assert errors == {field: message}
+
+
+@pytest.mark.parametrize("field,value,message", VALIDATOR_ONLY,
+                         ids=["surrogate", "decimal-1e1000000", "decimal-minus-1e1000000", "int-5000-digits",
+                              "price-int-5000-digits", "price-1e-1000000"])
+def test_validator_rejects_huge_values_quickly(field, value, message):
+    data = dict(VALID)
+    data[field] = value
+    started = time.perf_counter()
+    clean, errors = validate_product(data)
+    assert time.perf_counter() - started < 0.01
     assert errors == {field: message}
 
 
