@@ -94,7 +94,7 @@ test: venv
 	  $(PHASES) report --warn-after $(TEST_BUDGET); exit $$rc
 
 bench: venv
-	$(BIN)/python -m tools.bench_app
+	$(BIN)/python -m tools.bench_app --direct-url http://172.30.0.30:5000 --inside beauty-app
 
 clean: down
 	rm -rf $(VENV)

@@ -2,6 +2,7 @@
 
     python -m tools.bench_app                                   # published port (the user's path)
     python -m tools.bench_app --direct-url http://172.30.0.30:5000   # and the container address
+    python -m tools.bench_app --inside beauty-app   # and nginx against gunicorn alone, in the container
 
 Through a published port every request also crosses docker-proxy, which costs throughput
 on this machine; --direct-url measures the same app without it. The load generator runs on
@@ -11,10 +12,14 @@ No pass/fail: it prints a table.
 
 import argparse
 import http.client
+import json
+import os
+import subprocess
 import sys
 import threading
 import time
 import urllib.parse
+import uuid
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 DEFAULT_PATHS = ["/", "/api/products"]
@@ -44,6 +49,21 @@ class Client:
             if response.will_close:
                 self.close()
             return response.status
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+
+    def request(self, method, path, body=None, headers=None):
+        """One request; returns (status, headers, body)."""
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            self.conn.request(method, self.prefix + path, body=body, headers=headers or {})
+            response = self.conn.getresponse()
+            data = response.read()
+            if response.will_close:
+                self.close()
+            return response.status, response, data
         except (OSError, http.client.HTTPException):
             self.close()
             raise
@@ -100,6 +120,34 @@ def run_level(base_url, path, clients, duration, timeout):
     }
 
 
+def read_your_writes(base_url, pairs, timeout):
+    """POST a product, then GET it at once: with the app's after-write cookie (causal reads,
+    wsrep_sync_wait) and without it (a plain read). Each product is deleted afterwards."""
+    client = Client(base_url, timeout)
+    with_cookie, without_cookie, errors = [], [], 0
+    for index in range(pairs):
+        body = json.dumps({"name": f"bench-ryw-{uuid.uuid4().hex[:10]}", "price": "1.00", "stock": index})
+        try:
+            status, response, _ = client.request("POST", "/api/products", body, {"Content-Type": "application/json"})
+            if status != 201:
+                errors += 1
+                continue
+            location = urllib.parse.urlsplit(response.getheader("Location")).path
+            cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+            for sample, headers in ((with_cookie, {"Cookie": cookie} if cookie else {}), (without_cookie, {})):
+                began = time.monotonic()
+                status, _, _ = client.request("GET", location, headers=headers)
+                if status == 200:
+                    sample.append(time.monotonic() - began)
+                else:
+                    errors += 1
+            client.request("DELETE", location, headers={"Cookie": cookie} if cookie else {})
+        except (OSError, http.client.HTTPException):
+            errors += 1
+    client.close()
+    return sorted(with_cookie), sorted(without_cookie), errors
+
+
 def percentile(sorted_values, pct):
     if not sorted_values:
         return float("nan")
@@ -121,14 +169,37 @@ def parse_args(argv=None):
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds")
+    parser.add_argument("--names", default="published,direct", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--read-your-writes", type=int, default=50, metavar="PAIRS",
+        help="POST-then-GET pairs timing a read with and without causal reads (0: skip; default 50)",
+    )
+    parser.add_argument(
+        "--inside", metavar="CONTAINER",
+        help="also run the table inside this app container: nginx (:5000) against gunicorn alone (:5001)",
+    )
     return parser.parse_args(argv)
+
+
+def run_inside(container, args):
+    """The same measurement from inside the app container, where gunicorn's own port is reachable."""
+    with open(os.path.abspath(__file__), "rb") as source:
+        script = source.read()
+    command = [
+        "docker", "exec", "-i", container, "python3", "-", "--url", "http://127.0.0.1:5000",
+        "--direct-url", "http://127.0.0.1:5001", "--names", "nginx,gunicorn", "--paths", args.paths,
+        "--clients", args.clients, "--duration", str(args.duration), "--read-your-writes", "0",
+    ]
+    print(f"\nInside {container}: nginx in front of gunicorn (:5000) against gunicorn alone (:5001)", flush=True)
+    return subprocess.run(command, input=script, check=False).returncode
 
 
 def main(argv=None):
     args = parse_args(argv)
-    targets = [("published", args.url)]
+    names = args.names.split(",")
+    targets = [(names[0], args.url)]
     if args.direct_url:
-        targets.append(("direct", args.direct_url))
+        targets.append((names[1], args.direct_url))
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     for label, url in targets:
@@ -153,6 +224,14 @@ def main(argv=None):
                     f" {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}",
                     flush=True,
                 )
+    if args.read_your_writes:
+        caused, plain, errors = read_your_writes(args.url, args.read_your_writes, args.timeout)
+        print(f"\nRead right after one's own write ({args.read_your_writes} pairs, {errors} errors), GET ms:")
+        print(f"{'read':<34} {'p50 ms':>8} {'p95 ms':>8}")
+        for label, sample in (("causal (after-write cookie)", caused), ("plain (no cookie)", plain)):
+            print(f"{label:<34} {percentile(sample, 50) * 1000:>8.1f} {percentile(sample, 95) * 1000:>8.1f}")
+    if args.inside:
+        return run_inside(args.inside, args)
     return 0
 
 
