@@ -46,7 +46,8 @@ HOSTILE_FIELDS = [
 
 HOSTILE_IDS = ["stock-1e1000000", "stock-5000-digit-string", "stock-5000-digit-number", "price-1e1000000",
                "price-5000-digit-number", "price-5000-digit-string", "stock-exponent-past-decimal",
-               "price-negative-exponent-past-decimal", "price-tiny-exponent-past-decimal", "name-lone-surrogate", "name-nul", "name-escape"]
+               "price-negative-exponent-past-decimal", "price-tiny-exponent-past-decimal",
+               "name-lone-surrogate", "name-nul", "name-escape"]
 
 
 @pytest.mark.parametrize("raw,field,message", HOSTILE_FIELDS, ids=HOSTILE_IDS)
