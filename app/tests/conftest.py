@@ -173,6 +173,21 @@ def sql(db_settings):
     conn.close()
 
 
+def timed_request(client, *args, **kwargs):
+    """A request and its wall time; over 100 ms it is sent again and the faster time counts.
+
+    Hostile input is slow every time; a stall of this shared 2-core machine is not."""
+    best = None
+    for _ in range(2):
+        started = time.perf_counter()
+        response = client.open(*args, **kwargs)
+        elapsed = time.perf_counter() - started
+        best = elapsed if best is None else min(best, elapsed)
+        if best < 0.1:
+            break
+    return response, best
+
+
 def make_config(db_settings, **extra):
     config = {"TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": secrets.token_hex(16)}
     config.update(db_settings)

@@ -78,9 +78,12 @@ def test_validator_rejects(field, value, message):
 def test_validator_rejects_huge_values_quickly(field, value, message):
     data = dict(VALID)
     data[field] = value
-    started = time.perf_counter()
-    clean, errors = validate_product(data)
-    assert time.perf_counter() - started < 0.01
+    timings = []
+    for _ in range(3):  # the fastest of three: a stall of the machine is not the input's cost
+        started = time.perf_counter()
+        clean, errors = validate_product(data)
+        timings.append(time.perf_counter() - started)
+    assert min(timings) < 0.01
     assert errors == {field: message}
 
 
