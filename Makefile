@@ -39,9 +39,11 @@ $(BIN)/.installed: requirements.txt app/requirements.txt
 venv: $(BIN)/.installed
 
 demo: venv
+	@date +%s > .demo-started
 	$(PLAYBOOK) playbooks/lab.yml
 	$(PLAYBOOK) playbooks/site.yml
 	@echo
+	@echo "make demo took $$(( $$(date +%s) - $$(cat .demo-started) )) s"; rm -f .demo-started
 	@echo "The Beauty Products lab is up:"
 	@echo "  app            http://localhost:5000"
 	@echo "  HAProxy stats  http://localhost:8404/stats  (user admin, password in credentials/docker/haproxy_stats)"
@@ -86,6 +88,9 @@ test-other: lint test-app test-roles lab-images
 test-molecule: test-lab test-other
 
 test-all: test-lab test-other
+
+# In test runs every playbook ends with its slowest tasks, so converge time stays visible.
+test test-all test-other test-lab scenario-%: export ANSIBLE_CALLBACKS_ENABLED = ansible.posix.profile_tasks
 
 # -O: each target's output is printed whole when it ends, so the side-by-side parts stay readable.
 test: venv
