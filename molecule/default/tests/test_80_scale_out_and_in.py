@@ -1,4 +1,5 @@
-"""Issue 5: node4 and node5 join from the inventory alone, and leave again, under write load."""
+"""Issue 5: node4 and node5 join from the inventory alone, and leave again, under write load.
+Issue 10: a host holding databases of its own is refused until the operator confirms."""
 import subprocess
 
 import pytest
@@ -39,9 +40,22 @@ def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_
     created = lab.run_playbook("lab.yml", "-i", str(grow))
     assert created.returncode == 0, created.stdout[-2000:]
 
+    # Issue 10: node5 holds a database of its own (MariaDB installed and used by hand): refused.
+    lab.docker_exec(extra_nodes[-1], "bash", "-c",
+                    "systemctl start mariadb && mariadb -e 'CREATE DATABASE shop; CREATE TABLE shop.orders (id INT)'"
+                    " && systemctl stop mariadb", timeout=120)
+    refused = lab.run_playbook("site.yml", "-i", str(grow), timeout=600)
+    assert refused.returncode != 0
+    assert f"{extra_nodes[-1]} holds databases of its own (shop)" in refused.stdout, refused.stdout[-3000:]
+    for node in nodes:
+        assert lab.wsrep(node)["wsrep_cluster_size"] == "3", f"{node}: the refused run changed the cluster"
+    assert lab.docker_exec(extra_nodes[0], "test", "-e", "/etc/mysql/mariadb.conf.d/60-galera.cnf", check=False).returncode != 0
+
     uptime_before = {n: int(lab.sql(n, "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1]) for n in nodes}
-    load, summary = converge_under_load(app_url, "-i", str(grow))
+    # Confirmed: node5's own database is replaced by the cluster's copy.
+    load, summary = converge_under_load(app_url, "-i", str(grow), "-e", f'{{"galera_join_discard_data_on": ["{extra_nodes[-1]}"]}}')
     members = nodes + extra_nodes
+    assert lab.sql(extra_nodes[-1], "SHOW DATABASES LIKE 'shop'") == []
     for node in nodes:
         uptime = int(lab.sql(node, "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1])
         assert uptime > uptime_before[node], f"{node} was restarted to scale out"
