@@ -48,6 +48,10 @@ def credential(name: str, environment: str = "docker") -> str:
 
 
 def run_playbook(playbook: str, *args: str, inventory_path: Path = INVENTORY, timeout: int = 900) -> subprocess.CompletedProcess:
+    # The scenario's own extra vars (tls: tls_enabled=true), so a day-2 playbook sees the same system.
+    extra = os.environ.get("BEAUTY_TEST_EXTRA_VARS")
+    if extra:
+        args = (*args, "-e", extra)
     return subprocess.run(
         ["ansible-playbook", "-i", str(inventory_path), f"playbooks/{playbook}", *args],
         capture_output=True, text=True, env=ansible_env(), cwd=ROOT, timeout=timeout,
