@@ -271,8 +271,7 @@ def init_schema():
     try:
         cur = conn.cursor()
         cur.execute(
-            "SELECT COUNT(*) FROM information_schema.tables"
-            " WHERE table_schema = DATABASE() AND table_name = 'products'"
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'products'"
         )
         existed = cur.fetchone()[0] > 0
         if not existed:

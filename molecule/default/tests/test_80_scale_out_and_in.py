@@ -1,4 +1,5 @@
 """Issue 5: node4 and node5 join from the inventory alone, and leave again, under write load."""
+
 import subprocess
 
 import pytest
@@ -34,7 +35,9 @@ def converge_under_load(app_url, *args):
     return load, summary
 
 
-def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_nodes, app_url, stats_url, stats_password):
+def test_scale_out_to_five_and_back_to_three(
+    tmp_path, nodes, node_names, extra_nodes, app_url, stats_url, stats_password
+):
     grow = overlay(tmp_path, "galera")
     created = lab.run_playbook("lab.yml", "-i", str(grow))
     assert created.returncode == 0, created.stdout[-2000:]
@@ -48,7 +51,9 @@ def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_
     for node in members:
         assert lab.is_synced(node), node
         assert lab.wsrep(node)["wsrep_cluster_size"] == "5", node
-        config = lab.docker_exec(node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf").stdout
+        config = lab.docker_exec(
+            node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf"
+        ).stdout
         assert all(ip in config for _, ip in NEW.values()), f"{node}: {config}"
     servers = lab.haproxy_servers(stats_url, stats_password)
     assert [servers.get(n) for n in ("node4", "node5")] == ["UP", "UP"], servers
@@ -65,7 +70,9 @@ def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_
         assert lab.docker_exec(node, "systemctl", "is-active", "mariadb", check=False).stdout.strip() != "active", node
     for node in nodes:
         assert lab.is_synced(node) and lab.wsrep(node)["wsrep_cluster_size"] == "3", node
-        config = lab.docker_exec(node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf").stdout
+        config = lab.docker_exec(
+            node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf"
+        ).stdout
         assert not any(ip in config for _, ip in NEW.values()), f"{node}: {config}"
     assert set(lab.haproxy_servers(stats_url, stats_password)) == set(node_names.values())
     assert summary["failed"] == 0, f"writes failed while scaling in: {summary}"

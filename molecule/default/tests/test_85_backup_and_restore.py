@@ -1,4 +1,5 @@
 """Issue 5: a mariabackup backup from a drained member, restored into a fresh cluster."""
+
 import subprocess
 import uuid
 
@@ -10,7 +11,11 @@ def products(node):
 
 
 def test_backup_then_restore_into_a_fresh_cluster(nodes):
-    lab.sql(nodes[0], f"INSERT INTO products (name, price, stock) VALUES ('backed-up-{uuid.uuid4().hex[:8]}', 10, 1)", "beauty")
+    lab.sql(
+        nodes[0],
+        f"INSERT INTO products (name, price, stock) VALUES ('backed-up-{uuid.uuid4().hex[:8]}', 10, 1)",
+        "beauty",
+    )
     expected = products(nodes[0])
 
     backup = lab.run_playbook("backup.yml")
@@ -28,7 +33,9 @@ def test_backup_then_restore_into_a_fresh_cluster(nodes):
     refused = lab.run_playbook("restore.yml", "-e", f"restore_file={files[-1]}")
     assert refused.returncode != 0 and "restore_confirm=yes" in refused.stdout
 
-    restored = lab.run_playbook("restore.yml", "-e", f"restore_file={files[-1]}", "-e", "restore_confirm=yes", timeout=1200)
+    restored = lab.run_playbook(
+        "restore.yml", "-e", f"restore_file={files[-1]}", "-e", "restore_confirm=yes", timeout=1200
+    )
     assert restored.returncode == 0, restored.stdout[-3000:]
     for node in nodes:
         assert lab.is_synced(node), node

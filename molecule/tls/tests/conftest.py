@@ -1,5 +1,6 @@
 """Fixtures of the TLS scenario. A private lab (no published ports) sets BEAUTY_TEST_INVENTORY,
 BEAUTY_TEST_CREDENTIALS, BEAUTY_TEST_APP_URL and BEAUTY_TEST_STATS_URL."""
+
 import os
 import sys
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Client TLS: the app's sessions are encrypted, and logins without TLS or with a foreign CA fail."""
+
 import requests
 
 import lab

@@ -8,6 +8,7 @@ listen:  bind the given TCP and UDP ports on all addresses, tell systemd when re
 connect: try every "name address port proto" target at once and print one JSON result
          per target: ok, or the reason (timed out, refused, no reply, ...).
 """
+
 import argparse
 import errno
 import json
@@ -99,8 +100,13 @@ def connect(targets, timeout):
 
     def probe(i, target):
         name, address, port, proto = target
-        results[i] = {"target": name, "address": address, "port": int(port), "proto": proto,
-                      "result": _try(address, int(port), proto, timeout)}
+        results[i] = {
+            "target": name,
+            "address": address,
+            "port": int(port),
+            "proto": proto,
+            "result": _try(address, int(port), proto, timeout),
+        }
 
     threads = [threading.Thread(target=probe, args=(i, t)) for i, t in enumerate(targets)]
     for thread in threads:
