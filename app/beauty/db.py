@@ -13,11 +13,11 @@ import time
 
 import click
 import MySQLdb
-from MySQLdb.constants import CLIENT
-from MySQLdb.cursors import DictCursor
 from flask import current_app, g, has_request_context, request
 from flask.cli import with_appcontext
 from itsdangerous import BadSignature, Signer
+from MySQLdb.constants import CLIENT
+from MySQLdb.cursors import DictCursor
 
 log = logging.getLogger(__name__)
 

@@ -135,8 +135,8 @@ def test_healthz_ok(client):
 
 
 def test_api_is_csrf_exempt_but_json_only(db_settings, sql, app):
-    from conftest import make_config
     from beauty import create_app
+    from conftest import make_config
 
     client = create_app(make_config(db_settings, WTF_CSRF_ENABLED=True)).test_client()
     assert post(client, {"name": "Via API", "price": 1, "stock": 1}).status_code == 201

@@ -13,8 +13,8 @@ import pytest
 from flask import g
 from itsdangerous import Signer
 
-from conftest import make_config
 from beauty import ConfigError, create_app, db
+from conftest import make_config
 
 
 def probed_app(db_settings, **config):

@@ -12,9 +12,9 @@ import MySQLdb
 import pytest
 from flask import g
 
-from conftest import connect, make_config, wait_until
 from beauty import ConfigError, create_app, db
 from beauty.products import create_product, format_rupiah
+from conftest import connect, make_config, wait_until
 
 APP_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -3,8 +3,8 @@
 
 import pytest
 
-from conftest import make_config, timed_request
 from beauty import ConfigError, create_app
+from conftest import make_config, timed_request
 
 FAST = 0.1  # seconds: every refusal must come back within this
 

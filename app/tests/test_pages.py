@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from conftest import make_config
 from beauty import create_app
+from conftest import make_config
 
 
 def add(client, name="Rose Toner", price="150000", stock="12"):

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import timed_request
 from beauty.validation import NAME_FORBIDDEN, PRICE_MAX, STOCK_MAX, validate_product
+from conftest import timed_request
 
 FAST = 0.1  # seconds, asserted per call; Hypothesis' own deadline only catches runaways
 FIELDS = ("name", "price", "stock")
