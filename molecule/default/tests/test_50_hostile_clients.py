@@ -71,7 +71,7 @@ def _server_closed(sock):
             data = sock.recv(4096)
             if not data:
                 return True
-    except (socket.timeout, BlockingIOError):
+    except (TimeoutError, BlockingIOError):
         return False
     except OSError:
         return True

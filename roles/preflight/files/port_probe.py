@@ -74,7 +74,7 @@ def _try(address, port, proto, timeout):
         try:
             with socket.create_connection((address, port), timeout=timeout):
                 return "ok"
-        except socket.timeout:
+        except TimeoutError:
             return "timed out (packets dropped: a firewall, or the host is off the network)"
         except ConnectionRefusedError:
             return "connection refused (nothing listens there, or a firewall rejects it)"
@@ -88,7 +88,7 @@ def _try(address, port, proto, timeout):
                 sock.sendto(PING, (address, port))
                 if sock.recvfrom(512)[0] == PING:
                     return "ok"
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError as exc:
                 return exc.strerror or str(exc)
