@@ -233,7 +233,10 @@ def main(argv=None):
     for label, url in targets:
         print(f"{label}: {url}")
     print(f"{args.duration:g} s per row; errors = non-200 answers or failed requests\n")
-    header = f"{'via':<10} {'path':<15} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
+    header = (
+        f"{'via':<10} {'path':<15} {'clients':>7} {'requests':>8}"
+        f" {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
+    )
     print(header)
     print("-" * len(header))
     for label, url in targets:

@@ -82,7 +82,8 @@ class Capture:
             self.container,
             "sh",
             "-c",
-            "command -v tcpdump >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump)",
+            "command -v tcpdump >/dev/null"
+            " || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump)",
             timeout=600,
         )
         subprocess.run(
@@ -93,7 +94,8 @@ class Capture:
                 self.container,
                 "sh",
                 "-c",
-                f"echo $$ > {self.pidfile}; exec tcpdump -i any --immediate-mode -U -s 0 -w {self.file} tcp port {self.port}",
+                f"echo $$ > {self.pidfile};"
+                f" exec tcpdump -i any --immediate-mode -U -s 0 -w {self.file} tcp port {self.port}",
             ],
             check=True,
             timeout=30,
