@@ -111,7 +111,7 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.5):
     while time.monotonic() < deadline:
         try:
             last = condition()
-        except Exception as exc:  # a probe may fail while a node is down; keep polling
+        except Exception as exc:  # noqa: BLE001 - a probe may fail while a node is down; keep polling
             last = exc
         if last and not isinstance(last, Exception):
             return last

@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 # The project root, for tools.writeload (the write-load client with a ledger).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import lab  # noqa: E402
-from fixtures import app_url, inv, node_names, nodes, stats_password, stats_url  # noqa: E402,F401  (shared fixtures, used by name)
+import lab
+from fixtures import app_url, inv, node_names, nodes, stats_password, stats_url  # noqa: F401 - fixtures, found by name
 
 
 @pytest.fixture(autouse=True)

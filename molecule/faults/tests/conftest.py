@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 # The project root, for tools.writeload (the write-load client with a ledger).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import lab  # noqa: E402
-from fixtures import inv, node_names, nodes, stats_password  # noqa: E402,F401  (shared fixtures, used by name)
-from tools.writeload import WriteLoad  # noqa: E402
+import lab
+from fixtures import inv, node_names, nodes, stats_password  # noqa: F401 - shared fixtures, found by name
+from tools.writeload import WriteLoad
 
 REPORT = lab.ROOT / "artifacts" / "faults-report.txt"
 

@@ -10,8 +10,8 @@ import pytest
 # The scenarios' shared helpers (not a package: `molecule` is the tool's own name).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
-import lab  # noqa: E402
-from fixtures import app_url, inv, nodes  # noqa: E402,F401  (shared fixtures, used by name)
+import lab
+from fixtures import app_url, inv, nodes  # noqa: F401 - shared fixtures, found by name
 
 
 @pytest.fixture(scope="session")

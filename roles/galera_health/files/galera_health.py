@@ -416,7 +416,7 @@ class VerdictCache:
             started = self._clock()
             try:
                 verdicts = self._checker.refresh()
-            except Exception:  # noqa: BLE001 (a bug here must not kill the refresher silently)
+            except Exception:  # a bug here must not kill the refresher silently (it is logged)
                 LOG.exception("refreshing the verdict failed")
                 verdicts = None
             if verdicts is not None:
