@@ -59,6 +59,8 @@ status: venv
 lint: venv
 	$(PHASES) run yamllint -- $(BIN)/yamllint -s .
 	$(PHASES) run ansible-lint -- $(BIN)/ansible-lint
+	$(PHASES) run ruff -- $(BIN)/ruff check .
+	$(PHASES) run ruff-format -- $(BIN)/ruff format --check .
 
 test-app: venv
 	$(PHASES) run app-tests -- $(BIN)/pytest app/tests -q

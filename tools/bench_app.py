@@ -171,11 +171,15 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds")
     parser.add_argument("--names", default="published,direct", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--read-your-writes", type=int, default=50, metavar="PAIRS",
+        "--read-your-writes",
+        type=int,
+        default=50,
+        metavar="PAIRS",
         help="POST-then-GET pairs timing a read with and without causal reads (0: skip; default 50)",
     )
     parser.add_argument(
-        "--inside", metavar="CONTAINER",
+        "--inside",
+        metavar="CONTAINER",
         help="also run the table inside this app container: nginx (:5000) against gunicorn alone (:5001)",
     )
     return parser.parse_args(argv)
@@ -186,9 +190,26 @@ def run_inside(container, args):
     with open(os.path.abspath(__file__), "rb") as source:
         script = source.read()
     command = [
-        "docker", "exec", "-i", container, "python3", "-", "--url", "http://127.0.0.1:5000",
-        "--direct-url", "http://127.0.0.1:5001", "--names", "nginx,gunicorn", "--paths", args.paths,
-        "--clients", args.clients, "--duration", str(args.duration), "--read-your-writes", "0",
+        "docker",
+        "exec",
+        "-i",
+        container,
+        "python3",
+        "-",
+        "--url",
+        "http://127.0.0.1:5000",
+        "--direct-url",
+        "http://127.0.0.1:5001",
+        "--names",
+        "nginx,gunicorn",
+        "--paths",
+        args.paths,
+        "--clients",
+        args.clients,
+        "--duration",
+        str(args.duration),
+        "--read-your-writes",
+        "0",
     ]
     print(f"\nInside {container}: nginx in front of gunicorn (:5000) against gunicorn alone (:5001)", flush=True)
     return subprocess.run(command, input=script, check=False).returncode
@@ -212,7 +233,10 @@ def main(argv=None):
     for label, url in targets:
         print(f"{label}: {url}")
     print(f"{args.duration:g} s per row; errors = non-200 answers or failed requests\n")
-    header = f"{'via':<10} {'path':<15} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
+    header = (
+        f"{'via':<10} {'path':<15} {'clients':>7} {'requests':>8}"
+        f" {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
+    )
     print(header)
     print("-" * len(header))
     for label, url in targets:

@@ -201,7 +201,8 @@ def main(argv=None):
     print(f"failover: killed {args.kill} at +{t_kill - t0:.1f} s, started it again at +{t_start - t0:.1f} s")
     if failed_starts:
         print(
-            f"  note: {args.kill} exited at once after docker start {len(failed_starts)}x (exit {failed_starts}); started again"
+            f"  note: {args.kill} exited at once after docker start {len(failed_starts)}x"
+            f" (exit {failed_starts}); started again"
         )
     print_summary(summary)
     print(
@@ -213,7 +214,8 @@ def main(argv=None):
         print(f"  {args.kill} was NOT Synced within {args.sync_timeout:.0f} s of docker start")
     else:
         print(
-            f"  {args.kill} Synced+Primary {to_synced:.1f} s after docker start ({t_start - t_kill + to_synced:.1f} s after the kill)"
+            f"  {args.kill} Synced+Primary {to_synced:.1f} s after docker start"
+            f" ({t_start - t_kill + to_synced:.1f} s after the kill)"
         )
     if args.haproxy:
         up = f"{to_up:.1f} s after docker start" if to_up is not None else "NOT UP within 60 s of being Synced"

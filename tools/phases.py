@@ -21,8 +21,18 @@ import time
 DEFAULT_FILE = os.path.join("artifacts", "phases.tsv")
 # molecule's own default sequence for `molecule test`, used when a scenario sets none.
 MOLECULE_DEFAULT_SEQUENCE = [
-    "dependency", "cleanup", "destroy", "syntax", "create", "prepare", "converge",
-    "idempotence", "side_effect", "verify", "cleanup", "destroy",
+    "dependency",
+    "cleanup",
+    "destroy",
+    "syntax",
+    "create",
+    "prepare",
+    "converge",
+    "idempotence",
+    "side_effect",
+    "verify",
+    "cleanup",
+    "destroy",
 ]
 
 
@@ -50,8 +60,7 @@ def run(name, command):
     rc = subprocess.call(command)
     seconds = time.monotonic() - start
     record(name, seconds, rc)
-    print("== phase %s: %s in %s" % (name, "ok" if rc == 0 else "FAILED (exit %d)" % rc,
-                                      fmt(seconds)), flush=True)
+    print("== phase %s: %s in %s" % (name, "ok" if rc == 0 else "FAILED (exit %d)" % rc, fmt(seconds)), flush=True)
     return rc
 
 
@@ -71,9 +80,8 @@ def molecule(scenario, molecule_bin):
     for index, step in enumerate(steps):
         rc = run("molecule/%s/%s" % (scenario, step), [molecule_bin, step, "-s", scenario])
         if rc != 0:
-            if "destroy" in steps[index + 1:]:
-                run("molecule/%s/destroy-after-failure" % scenario,
-                    [molecule_bin, "destroy", "-s", scenario])
+            if "destroy" in steps[index + 1 :]:
+                run("molecule/%s/destroy-after-failure" % scenario, [molecule_bin, "destroy", "-s", scenario])
             return rc
     return 0
 
@@ -114,15 +122,14 @@ def report(warn_after, fail_after, top):
     slowest = sorted(rows, key=lambda row: row[1], reverse=True)[:top]
     names = ", ".join("%s %s" % (name, fmt(seconds)) for name, seconds, _ in slowest)
     if fail_after and wall > fail_after:
-        print("BUDGET EXCEEDED: %s is past the hard limit of %s. Slowest phases: %s"
-              % (fmt(wall), fmt(fail_after), names))
+        print(
+            "BUDGET EXCEEDED: %s is past the hard limit of %s. Slowest phases: %s" % (fmt(wall), fmt(fail_after), names)
+        )
         return 1
     if warn_after and wall > warn_after:
-        print("WARNING: %s is past the budget of %s. Slowest phases: %s"
-              % (fmt(wall), fmt(warn_after), names))
+        print("WARNING: %s is past the budget of %s. Slowest phases: %s" % (fmt(wall), fmt(warn_after), names))
     else:
-        print("within budget%s; slowest phases: %s"
-              % (" (%s)" % fmt(warn_after) if warn_after else "", names))
+        print("within budget%s; slowest phases: %s" % (" (%s)" % fmt(warn_after) if warn_after else "", names))
     return 0
 
 

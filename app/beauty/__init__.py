@@ -65,9 +65,7 @@ def create_app(test_config=None):
         if wants_json():
             response = jsonify(error="database unavailable", database="unavailable", message=exc.message)
         else:
-            response = app.make_response(
-                (render_template("errors/503.html", message=exc.message), 503)
-            )
+            response = app.make_response((render_template("errors/503.html", message=exc.message), 503))
         response.status_code = 503
         response.headers["Retry-After"] = "5"
         return response

@@ -13,11 +13,11 @@ import time
 
 import click
 import MySQLdb
-from MySQLdb.constants import CLIENT
-from MySQLdb.cursors import DictCursor
 from flask import current_app, g, has_request_context, request
 from flask.cli import with_appcontext
 from itsdangerous import BadSignature, Signer
+from MySQLdb.constants import CLIENT
+from MySQLdb.cursors import DictCursor
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +271,7 @@ def init_schema():
     try:
         cur = conn.cursor()
         cur.execute(
-            "SELECT COUNT(*) FROM information_schema.tables"
-            " WHERE table_schema = DATABASE() AND table_name = 'products'"
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'products'"
         )
         existed = cur.fetchone()[0] > 0
         if not existed:

@@ -156,4 +156,3 @@ def snapshot():
         "total_products": count_products(),
         "cluster": cluster_info(),
     }
-

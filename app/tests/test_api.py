@@ -25,16 +25,18 @@ def test_crud_round_trip(client, sql):
     listing = client.get("/api/products").get_json()
     assert [p["id"] for p in listing["products"]] == [pid]
 
-    updated = post(client, {"name": "Lip Tint Matte", "price": 92500.75, "stock": "16"},
-                   path=f"/api/products/{pid}", method="PUT")
+    updated = post(
+        client, {"name": "Lip Tint Matte", "price": 92500.75, "stock": "16"}, path=f"/api/products/{pid}", method="PUT"
+    )
     assert updated.status_code == 200
     assert updated.get_json()["price"] == "92500.75"
     assert updated.get_json()["price_display"] == "Rp 92.500,75"
     assert sql("SELECT name, stock FROM products") == (("Lip Tint Matte", 16),)
 
     # Saving the same values again is not "not found".
-    again = post(client, {"name": "Lip Tint Matte", "price": 92500.75, "stock": 16},
-                 path=f"/api/products/{pid}", method="PUT")
+    again = post(
+        client, {"name": "Lip Tint Matte", "price": 92500.75, "stock": 16}, path=f"/api/products/{pid}", method="PUT"
+    )
     assert again.status_code == 200
 
     deleted = client.delete(f"/api/products/{pid}")
@@ -43,8 +45,10 @@ def test_crud_round_trip(client, sql):
 
 
 def test_list_is_newest_first(client, sql):
-    sql("INSERT INTO products (name, price, stock, created_at) VALUES ('a', 1, 1, '2024-01-01'),"
-        " ('b', 1, 1, '2025-01-01'), ('c', 1, 1, '2024-06-01')")
+    sql(
+        "INSERT INTO products (name, price, stock, created_at) VALUES ('a', 1, 1, '2024-01-01'),"
+        " ('b', 1, 1, '2025-01-01'), ('c', 1, 1, '2024-06-01')"
+    )
     names = [p["name"] for p in client.get("/api/products").get_json()["products"]]
     assert names == ["b", "c", "a"]
 
@@ -77,7 +81,9 @@ def test_json_that_is_not_an_object_is_400(client, body):
     assert response.get_json() == {"error": "The request body must be a JSON object."}
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
 def test_writes_require_json_content_type(client, sql, content_type):
     kwargs = {"data": '{"name": "a", "price": 1, "stock": 1}'}
     if content_type == "application/x-www-form-urlencoded":
@@ -129,8 +135,8 @@ def test_healthz_ok(client):
 
 
 def test_api_is_csrf_exempt_but_json_only(db_settings, sql, app):
-    from conftest import make_config
     from beauty import create_app
+    from conftest import make_config
 
     client = create_app(make_config(db_settings, WTF_CSRF_ENABLED=True)).test_client()
     assert post(client, {"name": "Via API", "price": 1, "stock": 1}).status_code == 201

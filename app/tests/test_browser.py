@@ -43,8 +43,7 @@ def base_url(request):
     from beauty import create_app
 
     db_settings = request.getfixturevalue("db_settings")
-    app = create_app(make_config(db_settings, TESTING=False, WTF_CSRF_ENABLED=True,
-                                 REFRESH_SECONDS=REFRESH_SECONDS))
+    app = create_app(make_config(db_settings, TESTING=False, WTF_CSRF_ENABLED=True, REFRESH_SECONDS=REFRESH_SECONDS))
     with app.app_context():
         from beauty.db import init_schema
 

@@ -13,8 +13,8 @@ import pytest
 from flask import g
 from itsdangerous import Signer
 
-from conftest import make_config
 from beauty import ConfigError, create_app, db
+from conftest import make_config
 
 
 def probed_app(db_settings, **config):
@@ -36,8 +36,9 @@ def probed_app(db_settings, **config):
 
 
 def add(client):
-    response = client.post("/api/products", data=json.dumps({"name": "Causal", "price": 1, "stock": 1}),
-                           content_type="application/json")
+    response = client.post(
+        "/api/products", data=json.dumps({"name": "Causal", "price": 1, "stock": 1}), content_type="application/json"
+    )
     assert response.status_code == 201
     return response
 
@@ -62,7 +63,7 @@ def test_reads_are_causal_only_after_this_clients_write(causal):
     response = add(client)
     cookie = client.get_cookie(db.CAUSAL_COOKIE)
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
-    assert 'Max-Age=5' in response.headers["Set-Cookie"]
+    assert "Max-Age=5" in response.headers["Set-Cookie"]
     seen.clear()
     client.get("/api/products")
     client.get("/")
@@ -166,12 +167,20 @@ def test_a_server_without_the_variable_is_detected_once(db_settings, app, monkey
     assert (first.status_code, second.status_code) == (200, 200)
     assert app.extensions[db.CAUSAL_UNSUPPORTED] is True
     assert [r.message for r in caplog.records].count(
-        "the database does not support wsrep_sync_wait; reads after writes are not causal") == 1
+        "the database does not support wsrep_sync_wait; reads after writes are not causal"
+    ) == 1
     assert seen == [0, 0]
 
 
-@pytest.mark.parametrize("name,value", [("BEAUTY_CAUSAL_READS", "sometimes"), ("BEAUTY_CAUSAL_READS_SECONDS", "0"),
-                                        ("BEAUTY_CAUSAL_READS_SECONDS", "nan"), ("BEAUTY_CAUSAL_READS_SECONDS", "x")])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("BEAUTY_CAUSAL_READS", "sometimes"),
+        ("BEAUTY_CAUSAL_READS_SECONDS", "0"),
+        ("BEAUTY_CAUSAL_READS_SECONDS", "nan"),
+        ("BEAUTY_CAUSAL_READS_SECONDS", "x"),
+    ],
+)
 def test_bad_causal_settings_are_clear_errors(monkeypatch, name, value):
     monkeypatch.setenv("BEAUTY_SECRET_KEY", "x")
     monkeypatch.setenv(name, value)

@@ -12,9 +12,9 @@ import MySQLdb
 import pytest
 from flask import g
 
-from conftest import connect, make_config, wait_until
 from beauty import ConfigError, create_app, db
 from beauty.products import create_product, format_rupiah
+from conftest import connect, make_config, wait_until
 
 APP_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,6 +24,7 @@ def kill(sql, conn):
 
 
 # --- database unreachable -------------------------------------------------------------
+
 
 @pytest.fixture
 def offline_client(db_settings, closed_port):
@@ -47,11 +48,20 @@ def test_form_write_answers_503(offline_client):
     assert "Database unavailable" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/api/products"), ("GET", "/api/status"), ("POST", "/api/products"),
-                                         ("PUT", "/api/products/1"), ("DELETE", "/api/products/1")])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/api/products"),
+        ("GET", "/api/status"),
+        ("POST", "/api/products"),
+        ("PUT", "/api/products/1"),
+        ("DELETE", "/api/products/1"),
+    ],
+)
 def test_api_answers_503_json(offline_client, method, path):
-    response = offline_client.open(path, method=method, data=json.dumps({"name": "a", "price": 1, "stock": 1}),
-                                   content_type="application/json")
+    response = offline_client.open(
+        path, method=method, data=json.dumps({"name": "a", "price": 1, "stock": 1}), content_type="application/json"
+    )
     assert response.status_code == 503
     body = response.get_json()
     assert body["error"] == "database unavailable" and body["database"] == "unavailable"
@@ -66,6 +76,7 @@ def test_healthz_answers_503_json(offline_client):
 
 
 # --- retry once on a new connection ---------------------------------------------------
+
 
 def test_write_after_connection_killed_is_retried_once_and_saved_once(app, sql):
     with app.app_context():
@@ -82,8 +93,9 @@ def test_api_write_survives_a_killed_connection(app, sql):
     def kill_connection_after_it_is_opened():
         kill(sql, db.get_db())
 
-    response = app.test_client().post("/api/products", data=json.dumps({"name": "Survivor", "price": 5, "stock": 2}),
-                                      content_type="application/json")
+    response = app.test_client().post(
+        "/api/products", data=json.dumps({"name": "Survivor", "price": 5, "stock": 2}), content_type="application/json"
+    )
     assert response.status_code == 201
     assert sql("SELECT name, stock FROM products") == (("Survivor", 2),)
 
@@ -122,8 +134,9 @@ def test_write_is_retried_only_once(app, sql, monkeypatch):
         return conn
 
     monkeypatch.setattr(db, "connect", connect_then_lose_it)
-    response = app.test_client().post("/api/products", data=json.dumps({"name": "Never", "price": 1, "stock": 1}),
-                                      content_type="application/json")
+    response = app.test_client().post(
+        "/api/products", data=json.dumps({"name": "Never", "price": 1, "stock": 1}), content_type="application/json"
+    )
     assert response.status_code == 503
     assert len(opened) == 2
     assert sql("SELECT COUNT(*) FROM products") == ((0,),)
@@ -137,20 +150,32 @@ def test_deadlock_victim_is_retried_on_a_new_connection(app, sql, db_settings):
     ocur = other.cursor()
     other_id = other.thread_id()
     # Make the other transaction heavier so InnoDB picks the app's transaction as the victim.
-    ocur.executemany("INSERT INTO products (name, price, stock) VALUES (%s, 1, 1)", [(f"ballast{i}",) for i in range(20)])
+    ocur.executemany(
+        "INSERT INTO products (name, price, stock) VALUES (%s, 1, 1)", [(f"ballast{i}",) for i in range(20)]
+    )
     ocur.execute("UPDATE products SET stock = stock + 100 WHERE id = 2")
     attempts = []
-    blocker = threading.Thread(target=lambda: (ocur.execute("UPDATE products SET stock = stock + 100 WHERE id = 1"),
-                                               other.rollback()))
+    blocker = threading.Thread(
+        target=lambda: (ocur.execute("UPDATE products SET stock = stock + 100 WHERE id = 1"), other.rollback())
+    )
 
     def work(cur):
         attempts.append(cur.connection.thread_id())
         cur.execute("UPDATE products SET stock = stock + 1 WHERE id = 1")
         if len(attempts) == 1:
             blocker.start()
-            wait_until(lambda: sql("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s"
-                                   " AND command = 'Query' AND info LIKE 'UPDATE%%'", (other_id,))[0][0] == 1,
-                       10, "the other transaction to wait for the row lock")
+            wait_until(
+                lambda: (
+                    sql(
+                        "SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s"
+                        " AND command = 'Query' AND info LIKE 'UPDATE%%'",
+                        (other_id,),
+                    )[0][0]
+                    == 1
+                ),
+                10,
+                "the other transaction to wait for the row lock",
+            )
         cur.execute("UPDATE products SET stock = stock + 1 WHERE id = 2")
         return True
 
@@ -167,12 +192,17 @@ def test_connection_is_closed_at_teardown(app, sql):
     with app.app_context():
         conn = db.get_db()
         thread_id = conn.thread_id()
-    assert sql("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s", (thread_id,)) == ((0,),) or \
-        wait_until(lambda: sql("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s",
-                               (thread_id,)) == ((0,),), 5, "the connection to close")
+    assert sql("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s", (thread_id,)) == (
+        (0,),
+    ) or wait_until(
+        lambda: sql("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s", (thread_id,)) == ((0,),),
+        5,
+        "the connection to close",
+    )
 
 
 # --- schema command ---------------------------------------------------------------------
+
 
 def test_init_db_is_idempotent(app, sql):
     sql("DROP TABLE IF EXISTS products")
@@ -183,16 +213,23 @@ def test_init_db_is_idempotent(app, sql):
     second = runner.invoke(args=["init-db"])
     assert second.exit_code == 0 and "Schema already up to date." in second.output
     assert sql("SELECT name FROM products") == (("kept",),)
-    columns = sql("SELECT column_name, column_type, is_nullable, column_default, extra"
-                  " FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'products'"
-                  " ORDER BY ordinal_position")
+    columns = sql(
+        "SELECT column_name, column_type, is_nullable, column_default, extra"
+        " FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'products'"
+        " ORDER BY ordinal_position"
+    )
     assert [(c[0], c[1], c[2]) for c in columns] == [
-        ("id", "int(11)", "NO"), ("name", "varchar(255)", "NO"), ("price", "decimal(10,2)", "NO"),
-        ("stock", "int(11)", "NO"), ("created_at", "timestamp", "YES")]
+        ("id", "int(11)", "NO"),
+        ("name", "varchar(255)", "NO"),
+        ("price", "decimal(10,2)", "NO"),
+        ("stock", "int(11)", "NO"),
+        ("created_at", "timestamp", "YES"),
+    ]
     assert columns[0][4] == "auto_increment"
     assert columns[4][3] == "current_timestamp()"
-    assert sql("SELECT engine FROM information_schema.tables WHERE table_schema = DATABASE()"
-               " AND table_name = 'products'") == (("InnoDB",),)
+    assert sql(
+        "SELECT engine FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'products'"
+    ) == (("InnoDB",),)
 
 
 def test_init_db_reports_an_unreachable_database(db_settings, closed_port):
@@ -227,6 +264,7 @@ def test_flask_cli_with_instance_config_file(db_settings, sql, tmp_path):
 
 # --- configuration ------------------------------------------------------------------------
 
+
 def test_refuses_to_start_without_a_secret_key(monkeypatch):
     for name in list(os.environ):
         if name.startswith("BEAUTY_"):
@@ -258,8 +296,10 @@ def test_environment_overrides_the_config_file(monkeypatch, tmp_path):
     assert (app.config["SECRET_KEY"], app.config["DB_PORT"], app.config["DB_USER"]) == ("file", 4000, "env_user")
 
 
-@pytest.mark.parametrize("content,message", [("BEAUTY_DB_PORT=abc\nBEAUTY_SECRET_KEY=x\n", "BEAUTY_DB_PORT"),
-                                             ("just words\n", "expected KEY=value")])
+@pytest.mark.parametrize(
+    "content,message",
+    [("BEAUTY_DB_PORT=abc\nBEAUTY_SECRET_KEY=x\n", "BEAUTY_DB_PORT"), ("just words\n", "expected KEY=value")],
+)
 def test_bad_config_file_is_a_clear_error(monkeypatch, tmp_path, content, message):
     conf = tmp_path / "beauty.conf"
     conf.write_text(content)
@@ -276,11 +316,20 @@ def test_missing_config_file_is_a_clear_error(monkeypatch, tmp_path):
 
 # --- formatting ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,text", [
-    (Decimal("150000"), "Rp 150.000"), (Decimal("0"), "Rp 0"), (Decimal("999"), "Rp 999"),
-    (Decimal("1000"), "Rp 1.000"), (Decimal("12500.50"), "Rp 12.500,50"), (Decimal("0.05"), "Rp 0,05"),
-    (Decimal("99999999.99"), "Rp 99.999.999,99"), (1250000, "Rp 1.250.000"),
-])
+
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (Decimal("150000"), "Rp 150.000"),
+        (Decimal("0"), "Rp 0"),
+        (Decimal("999"), "Rp 999"),
+        (Decimal("1000"), "Rp 1.000"),
+        (Decimal("12500.50"), "Rp 12.500,50"),
+        (Decimal("0.05"), "Rp 0,05"),
+        (Decimal("99999999.99"), "Rp 99.999.999,99"),
+        (1250000, "Rp 1.250.000"),
+    ],
+)
 def test_rupiah_formatting(value, text):
     assert format_rupiah(value) == text
 

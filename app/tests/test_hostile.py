@@ -3,8 +3,8 @@
 
 import pytest
 
-from conftest import make_config, timed_request
 from beauty import ConfigError, create_app
+from conftest import make_config, timed_request
 
 FAST = 0.1  # seconds: every refusal must come back within this
 
@@ -44,10 +44,20 @@ HOSTILE_FIELDS = [
 ]
 
 
-HOSTILE_IDS = ["stock-1e1000000", "stock-5000-digit-string", "stock-5000-digit-number", "price-1e1000000",
-               "price-5000-digit-number", "price-5000-digit-string", "stock-exponent-past-decimal",
-               "price-negative-exponent-past-decimal", "price-tiny-exponent-past-decimal",
-               "name-lone-surrogate", "name-nul", "name-escape"]
+HOSTILE_IDS = [
+    "stock-1e1000000",
+    "stock-5000-digit-string",
+    "stock-5000-digit-number",
+    "price-1e1000000",
+    "price-5000-digit-number",
+    "price-5000-digit-string",
+    "stock-exponent-past-decimal",
+    "price-negative-exponent-past-decimal",
+    "price-tiny-exponent-past-decimal",
+    "name-lone-surrogate",
+    "name-nul",
+    "name-escape",
+]
 
 
 @pytest.mark.parametrize("raw,field,message", HOSTILE_FIELDS, ids=HOSTILE_IDS)
@@ -105,8 +115,9 @@ def test_nesting_inside_strings_does_not_count(client):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("raw", [b'{"name": "a\xffb", "price": 1, "stock": 1}',
-                                 b'{"name": "\xed\xa0\x80", "price": 1, "stock": 1}'])
+@pytest.mark.parametrize(
+    "raw", [b'{"name": "a\xffb", "price": 1, "stock": 1}', b'{"name": "\xed\xa0\x80", "price": 1, "stock": 1}']
+)
 def test_invalid_utf8_body_is_400(client, sql, raw):
     response, elapsed = send_json(client, raw)
     assert response.status_code == 400
@@ -125,11 +136,14 @@ def test_form_with_invalid_utf8_is_400(client, sql, body):
     assert sql("SELECT COUNT(*) FROM products") == ((0,),)
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("stock", "9" * 5000, "Stock must be at most 40 characters long."),
-    ("price", "1" * 5000, "Price must be at most 40 characters long."),
-    ("name", "a\x00b", "Name must not contain control characters (found U+0000)."),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("stock", "9" * 5000, "Stock must be at most 40 characters long."),
+        ("price", "1" * 5000, "Price must be at most 40 characters long."),
+        ("name", "a\x00b", "Name must not contain control characters (found U+0000)."),
+    ],
+)
 def test_hostile_form_field_is_422_naming_it(client, sql, field, value, message):
     data = {"name": "Ok", "price": "1", "stock": "1", field: value}
     client.get("/")

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from conftest import make_config
 from beauty import create_app
+from conftest import make_config
 
 
 def add(client, name="Rose Toner", price="150000", stock="12"):
@@ -14,7 +14,10 @@ def add(client, name="Rose Toner", price="150000", stock="12"):
 
 def test_index_lists_products_newest_first(client, sql):
     sql("INSERT INTO products (name, price, stock, created_at) VALUES ('Old Serum', 99000, 3, '2024-01-01 10:00:00')")
-    sql("INSERT INTO products (name, price, stock, created_at) VALUES ('New Cream', 1250000.5, 7, '2025-06-01 09:30:00')")
+    sql(
+        "INSERT INTO products (name, price, stock, created_at)"
+        " VALUES ('New Cream', 1250000.5, 7, '2025-06-01 09:30:00')"
+    )
     page = client.get("/").get_data(as_text=True)
     assert page.index("New Cream") < page.index("Old Serum")
     assert "Rp 1.250.000,50" in page
@@ -39,7 +42,9 @@ def test_index_shows_node_badge_status_and_cluster_panel(client, sql):
 def test_add_product_redirects_with_flash_and_saves(client, sql):
     response = add(client, name="  Aloe Gel  ", price="45000.50", stock="20")
     assert response.status_code == 302
-    assert sql("SELECT name, price, stock FROM products") == (("Aloe Gel", __import__("decimal").Decimal("45000.50"), 20),)
+    assert sql("SELECT name, price, stock FROM products") == (
+        ("Aloe Gel", __import__("decimal").Decimal("45000.50"), 20),
+    )
     page = client.get("/").get_data(as_text=True)
     assert "Product \u201cAloe Gel\u201d added." in page
     assert "Rp 45.000,50" in page
@@ -104,8 +109,10 @@ def test_delete_product(client, sql):
     assert f"Product #{pid} deleted." in client.get("/").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/products/999999/edit"), ("POST", "/products/999999/edit"),
-                                         ("POST", "/products/999999/delete")])
+@pytest.mark.parametrize(
+    "method,path",
+    [("GET", "/products/999999/edit"), ("POST", "/products/999999/edit"), ("POST", "/products/999999/delete")],
+)
 def test_unknown_product_pages_are_404(client, method, path):
     response = client.open(path, method=method, data={"name": "a", "price": "1", "stock": "1"})
     assert response.status_code == 404

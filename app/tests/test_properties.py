@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import timed_request
 from beauty.validation import NAME_FORBIDDEN, PRICE_MAX, STOCK_MAX, validate_product
+from conftest import timed_request
 
 FAST = 0.1  # seconds, asserted per call; Hypothesis' own deadline only catches runaways
 FIELDS = ("name", "price", "stock")
@@ -24,18 +24,28 @@ PROPERTY = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-huge_ints = st.builds(lambda sign, digits, tail: sign * (10**digits + tail),
-                      st.sampled_from([1, -1]), st.integers(0, 6000), st.integers(0, 9))
+huge_ints = st.builds(
+    lambda sign, digits, tail: sign * (10**digits + tail),
+    st.sampled_from([1, -1]),
+    st.integers(0, 6000),
+    st.integers(0, 9),
+)
 decimals = st.decimals(allow_nan=True, allow_infinity=True) | st.builds(
     lambda sign, digits, exponent: Decimal((sign, tuple(digits), exponent)),
-    st.integers(0, 1), st.lists(st.integers(0, 9), min_size=1, max_size=60), st.integers(-2_000_000, 2_000_000))
+    st.integers(0, 1),
+    st.lists(st.integers(0, 9), min_size=1, max_size=60),
+    st.integers(-2_000_000, 2_000_000),
+)
 any_text = st.text(st.characters(), max_size=300)
-number_text = st.from_regex(r"\A\s{0,3}[+-]?\d{0,50}(\.\d{0,50})?([eE][+-]?\d{1,9})?\s{0,3}\Z") | \
-    st.integers(1, 6000).map(lambda n: "9" * n)
-leaves = (st.none() | st.booleans() | st.integers() | huge_ints | st.floats() | decimals
-          | any_text | number_text)
-values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=12)
+number_text = st.from_regex(r"\A\s{0,3}[+-]?\d{0,50}(\.\d{0,50})?([eE][+-]?\d{1,9})?\s{0,3}\Z") | st.integers(
+    1, 6000
+).map(lambda n: "9" * n)
+leaves = st.none() | st.booleans() | st.integers() | huge_ints | st.floats() | decimals | any_text | number_text
+values = st.recursive(
+    leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
 products = st.fixed_dictionaries({}, optional={field: values for field in FIELDS})
 
 
@@ -70,21 +80,27 @@ def test_validator_never_raises_and_is_fast(data):
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats(allow_nan=False) | any_text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
-    max_leaves=12)
-number_literals = st.from_regex(r"\A-?(0|[1-9]\d{0,60})(\.\d{1,60})?([eE][+-]?\d{1,12})?\Z") | \
-    st.integers(1, 6000).map(lambda n: "9" * n) | st.integers(1, 6000).map(lambda n: "1e" + "9" * n)
+    max_leaves=12,
+)
+number_literals = (
+    st.from_regex(r"\A-?(0|[1-9]\d{0,60})(\.\d{1,60})?([eE][+-]?\d{1,12})?\Z")
+    | st.integers(1, 6000).map(lambda n: "9" * n)
+    | st.integers(1, 6000).map(lambda n: "1e" + "9" * n)
+)
 plausible = st.integers(0, 10**6).map(str) | st.sampled_from(['"Toner"', '"12500.50"', '" 7 "', "0.29"])
 slot = plausible | json_values.map(json.dumps) | number_literals
-product_bodies = st.builds(lambda name, price, stock: f'{{"name": {name}, "price": {price}, "stock": {stock}}}',
-                           slot, slot, slot)
-ascii_or_raw = st.sampled_from([True, False])
-json_bodies = (
-    st.builds(lambda value, ascii_only: json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"),
-              json_values, ascii_or_raw)
-    | product_bodies.map(lambda text: text.encode("utf-8", "surrogatepass"))
+product_bodies = st.builds(
+    lambda name, price, stock: f'{{"name": {name}, "price": {price}, "stock": {stock}}}', slot, slot, slot
 )
+ascii_or_raw = st.sampled_from([True, False])
+json_bodies = st.builds(
+    lambda value, ascii_only: json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"),
+    json_values,
+    ascii_or_raw,
+) | product_bodies.map(lambda text: text.encode("utf-8", "surrogatepass"))
 raw_bodies = st.binary(max_size=3000) | st.builds(
-    lambda garbage: b'{"name": "' + garbage + b'", "price": 1, "stock": 1}', st.binary(max_size=200))
+    lambda garbage: b'{"name": "' + garbage + b'", "price": 1, "stock": 1}', st.binary(max_size=200)
+)
 
 
 @pytest.fixture

@@ -72,9 +72,18 @@ def test_validator_rejects(field, value, message):
     assert errors == {field: message}
 
 
-@pytest.mark.parametrize("field,value,message", VALIDATOR_ONLY,
-                         ids=["surrogate", "decimal-1e1000000", "decimal-minus-1e1000000", "int-5000-digits",
-                              "price-int-5000-digits", "price-1e-1000000"])
+@pytest.mark.parametrize(
+    "field,value,message",
+    VALIDATOR_ONLY,
+    ids=[
+        "surrogate",
+        "decimal-1e1000000",
+        "decimal-minus-1e1000000",
+        "int-5000-digits",
+        "price-int-5000-digits",
+        "price-1e-1000000",
+    ],
+)
 def test_validator_rejects_huge_values_quickly(field, value, message):
     data = dict(VALID)
     data[field] = value
@@ -91,13 +100,23 @@ def test_validator_rejects_huge_values_quickly(field, value, message):
     "data,expected",
     [
         ({"name": "  Toner  ", "price": "0", "stock": "0"}, {"name": "Toner", "price": Decimal("0.00"), "stock": 0}),
-        ({"name": "x" * 255, "price": "99999999.99", "stock": "2147483647"},
-         {"name": "x" * 255, "price": Decimal("99999999.99"), "stock": 2147483647}),
-        ({"name": "Serum", "price": " 12500.5 ", "stock": " 7 "}, {"name": "Serum", "price": Decimal("12500.50"), "stock": 7}),
+        (
+            {"name": "x" * 255, "price": "99999999.99", "stock": "2147483647"},
+            {"name": "x" * 255, "price": Decimal("99999999.99"), "stock": 2147483647},
+        ),
+        (
+            {"name": "Serum", "price": " 12500.5 ", "stock": " 7 "},
+            {"name": "Serum", "price": Decimal("12500.50"), "stock": 7},
+        ),
         ({"name": "Serum", "price": 150000, "stock": 3}, {"name": "Serum", "price": Decimal("150000.00"), "stock": 3}),
-        ({"name": "Serum", "price": Decimal("19.99"), "stock": Decimal("4")},
-         {"name": "Serum", "price": Decimal("19.99"), "stock": 4}),
-        ({"name": "Sérum 💄", "price": "1.10", "stock": "+5"}, {"name": "Sérum 💄", "price": Decimal("1.10"), "stock": 5}),
+        (
+            {"name": "Serum", "price": Decimal("19.99"), "stock": Decimal("4")},
+            {"name": "Serum", "price": Decimal("19.99"), "stock": 4},
+        ),
+        (
+            {"name": "Sérum 💄", "price": "1.10", "stock": "+5"},
+            {"name": "Sérum 💄", "price": Decimal("1.10"), "stock": 5},
+        ),
     ],
 )
 def test_validator_accepts(data, expected):

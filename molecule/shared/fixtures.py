@@ -3,6 +3,7 @@
 The lab comes from the inventory (BEAUTY_TEST_INVENTORY), so the same tests run against
 the shared lab or a private copy; the URLs can be pointed at a private lab too.
 """
+
 import os
 
 import pytest

@@ -3,6 +3,7 @@
 Everything here talks to the project's own lab containers on this machine (docker exec,
 loopback ports, the lab network); nothing reaches any other address.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,7 +31,11 @@ def inventory(path: Path = INVENTORY) -> dict:
     """The inventory as ansible-inventory sees it: {'groups': {...}, 'hostvars': {...}}."""
     out = subprocess.run(
         ["ansible-inventory", "-i", str(path), "--list"],
-        check=True, capture_output=True, text=True, env=ansible_env(), cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=ansible_env(),
+        cwd=ROOT,
     ).stdout
     data = json.loads(out)
     groups = {name: body.get("hosts", []) for name, body in data.items() if isinstance(body, dict) and name != "_meta"}
@@ -47,24 +52,34 @@ def credential(name: str, environment: str = "docker") -> str:
     return (credentials_dir(environment) / name).read_text().strip()
 
 
-def run_playbook(playbook: str, *args: str, inventory_path: Path = INVENTORY, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_playbook(
+    playbook: str, *args: str, inventory_path: Path = INVENTORY, timeout: int = 900
+) -> subprocess.CompletedProcess:
     # The scenario's own extra vars (tls: tls_enabled=true), so a day-2 playbook sees the same system.
     extra = os.environ.get("BEAUTY_TEST_EXTRA_VARS")
     if extra:
         args = (*args, "-e", extra)
     return subprocess.run(
         ["ansible-playbook", "-i", str(inventory_path), f"playbooks/{playbook}", *args],
-        capture_output=True, text=True, env=ansible_env(), cwd=ROOT, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=ansible_env(),
+        cwd=ROOT,
+        timeout=timeout,
     )
 
 
 def docker_exec(container: str, *cmd: str, check: bool = True, timeout: int = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", "exec", container, *cmd], check=check, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["docker", "exec", container, *cmd], check=check, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def start_container(container: str) -> None:
     """docker start, then wait until the node's systemd has booted (lab/boot-container.sh)."""
-    subprocess.run([str(ROOT / "lab/boot-container.sh"), container], check=True, capture_output=True, text=True, timeout=240)
+    subprocess.run(
+        [str(ROOT / "lab/boot-container.sh"), container], check=True, capture_output=True, text=True, timeout=240
+    )
 
 
 def sql(container: str, query: str, database: str | None = None) -> list[list[str]]:
@@ -86,8 +101,11 @@ def wsrep(container: str) -> dict[str, str]:
 
 def is_synced(container: str) -> bool:
     s = wsrep(container)
-    return (s.get("wsrep_local_state_comment") == "Synced" and s.get("wsrep_cluster_status") == "Primary"
-            and s.get("wsrep_ready") == "ON")
+    return (
+        s.get("wsrep_local_state_comment") == "Synced"
+        and s.get("wsrep_cluster_status") == "Primary"
+        and s.get("wsrep_ready") == "ON"
+    )
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.5):
@@ -97,7 +115,7 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.5):
     while time.monotonic() < deadline:
         try:
             last = condition()
-        except Exception as exc:  # a probe may fail while a node is down; keep polling
+        except Exception as exc:  # noqa: BLE001 - a probe may fail while a node is down; keep polling
             last = exc
         if last and not isinstance(last, Exception):
             return last
@@ -110,7 +128,9 @@ def haproxy_servers(stats_url: str, password: str, user: str = "admin") -> dict[
     resp = requests.get(f"{stats_url};csv", auth=(user, password), timeout=3)
     resp.raise_for_status()
     rows = csv.DictReader(io.StringIO(resp.text.lstrip("# ")))
-    return {r["svname"]: r["status"] for r in rows if r["svname"] not in ("FRONTEND", "BACKEND") and r["pxname"] != "stats"}
+    return {
+        r["svname"]: r["status"] for r in rows if r["svname"] not in ("FRONTEND", "BACKEND") and r["pxname"] != "stats"
+    }
 
 
 def haproxy_is_down(stats_url: str, password: str, server: str) -> bool:

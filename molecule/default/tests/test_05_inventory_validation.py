@@ -1,4 +1,5 @@
 """Issue 2: a wrong inventory stops site.yml before anything changes, naming the bad value."""
+
 import re
 
 import pytest
@@ -16,10 +17,13 @@ def assert_refused_without_change(result, *fragments):
     assert all(count == "0" for _, count in changed), f"something changed before the refusal: {changed}"
 
 
-@pytest.mark.parametrize("extra, named", [
-    ('{"galera_bootstrap_node": "mariadb-node9"}', "mariadb-node9"),
-    ('{"galera_sst_method": "ftp"}', "ftp"),
-])
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        ('{"galera_bootstrap_node": "mariadb-node9"}', "mariadb-node9"),
+        ('{"galera_sst_method": "ftp"}', "ftp"),
+    ],
+)
 def test_bad_variables_are_refused(extra, named):
     assert_refused_without_change(lab.run_playbook("site.yml", "-e", extra), named)
 
@@ -35,15 +39,23 @@ def test_duplicate_node_addresses_are_refused(tmp_path, inv):
 
 def test_empty_galera_group_is_refused(tmp_path):
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"all": {
-        "vars": {"credentials_dir": str(tmp_path / "credentials")},
-        "children": {"galera": {"hosts": {}}},
-    }}))
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "vars": {"credentials_dir": str(tmp_path / "credentials")},
+                    "children": {"galera": {"hosts": {}}},
+                }
+            }
+        )
+    )
     result = lab.run_playbook("site.yml", inventory_path=inventory)
     assert_refused_without_change(result, "galera_cluster_members is empty")
 
 
 def test_even_sized_cluster_gets_a_warning():
-    result = lab.run_playbook("site.yml", "--tags", "validate", "-e", '{"galera_cluster_members": ["mariadb-node1", "mariadb-node2"]}')
+    result = lab.run_playbook(
+        "site.yml", "--tags", "validate", "-e", '{"galera_cluster_members": ["mariadb-node1", "mariadb-node2"]}'
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "WARNING: the cluster has 2 members" in result.stdout

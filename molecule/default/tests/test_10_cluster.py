@@ -1,4 +1,5 @@
 """Issue 2: the cluster as the seed's manual checks see it, plus what the role promises."""
+
 import stat
 import subprocess
 import uuid
@@ -31,11 +32,16 @@ def test_wsrep_node_names_follow_the_seed(nodes, node_names):
 
 def test_row_written_on_node1_is_read_on_the_others(nodes):
     marker = uuid.uuid4().hex
-    lab.sql(nodes[0], "CREATE TABLE IF NOT EXISTS beauty.replication_probe (id INT AUTO_INCREMENT PRIMARY KEY, marker CHAR(32))")
+    lab.sql(
+        nodes[0],
+        "CREATE TABLE IF NOT EXISTS beauty.replication_probe (id INT AUTO_INCREMENT PRIMARY KEY, marker CHAR(32))",
+    )
     lab.sql(nodes[0], f"INSERT INTO beauty.replication_probe (marker) VALUES ('{marker}')")
     for node in nodes[1:]:
         # Galera applies write-sets asynchronously on the others; sync_wait makes the read causal.
-        rows = lab.sql(node, f"SET SESSION wsrep_sync_wait=1; SELECT marker FROM beauty.replication_probe WHERE marker='{marker}'")
+        rows = lab.sql(
+            node, f"SET SESSION wsrep_sync_wait=1; SELECT marker FROM beauty.replication_probe WHERE marker='{marker}'"
+        )
         assert rows == [[marker]], node
 
 
@@ -56,7 +62,9 @@ def test_joiners_received_their_copy_by_mariabackup(nodes):
 
 
 def _connect_through_haproxy(user, password):
-    return MySQLdb.connect(host="127.0.0.1", port=3300, user=user, password=password, database="beauty", connect_timeout=5)
+    return MySQLdb.connect(
+        host="127.0.0.1", port=3300, user=user, password=password, database="beauty", connect_timeout=5
+    )
 
 
 def test_app_user_is_limited_to_the_beauty_database():
@@ -95,7 +103,9 @@ def test_generated_credentials_are_private():
 
 
 def test_secrets_are_not_in_the_repository():
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=lab.ROOT, capture_output=True, text=True, check=True).stdout.split("\0")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=lab.ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
     secrets = [lab.credential(n) for n in ("db_admin", "db_app", "db_sst", "haproxy_stats", "app_secret_key")]
     for path in filter(None, tracked):
         p = lab.ROOT / path
@@ -116,7 +126,9 @@ def test_restarting_node1_keeps_one_cluster(nodes):
 
 def test_node_that_lost_power_rejoins_by_itself(nodes):
     victim = nodes[-1]
-    lab.sql(nodes[0], "CREATE TABLE IF NOT EXISTS beauty.power_probe (id INT AUTO_INCREMENT PRIMARY KEY, marker CHAR(32))")
+    lab.sql(
+        nodes[0], "CREATE TABLE IF NOT EXISTS beauty.power_probe (id INT AUTO_INCREMENT PRIMARY KEY, marker CHAR(32))"
+    )
     subprocess.run(["docker", "kill", victim], check=True, capture_output=True)
     lab.wait_for(lambda: lab.wsrep(nodes[0]).get("wsrep_cluster_size") == "2", 30, "the others to see the loss")
     marker = uuid.uuid4().hex

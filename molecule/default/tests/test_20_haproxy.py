@@ -1,4 +1,5 @@
 """Issue 3: HAProxy balances only over members that are Synced and Primary."""
+
 import re
 import time
 

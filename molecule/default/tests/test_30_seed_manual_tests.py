@@ -1,4 +1,5 @@
 """The seed README's three manual tests, automated (Test 1, 2 and 3 of 'Testing')."""
+
 import threading
 import time
 import uuid
@@ -30,7 +31,9 @@ def test_2_high_availability_when_node2_stops(nodes, node_names, app_url, stats_
             name = f"ha-during-{uuid.uuid4().hex[:8]}"
             try:
                 listing = requests.get(app_url + "/", timeout=5)
-                created = requests.post(f"{app_url}/api/products", json={"name": name, "price": "1000", "stock": 1}, timeout=10)
+                created = requests.post(
+                    f"{app_url}/api/products", json={"name": name, "price": "1000", "stock": 1}, timeout=10
+                )
                 if listing.status_code >= 500 or created.status_code >= 500:
                     errors.append((listing.status_code, created.status_code, time.monotonic()))
                 elif created.status_code == 201:
@@ -63,5 +66,7 @@ def test_3_product_added_through_the_app_is_on_every_node(nodes, app_url):
     add_product(app_url, name)
     for node in nodes:
         # The seed's command: mysql beauty -e "SELECT * FROM products;" on every node.
-        out = lab.docker_exec(node, "mysql", "beauty", "-e", "SET SESSION wsrep_sync_wait=1; SELECT * FROM products;").stdout
+        out = lab.docker_exec(
+            node, "mysql", "beauty", "-e", "SET SESSION wsrep_sync_wait=1; SELECT * FROM products;"
+        ).stdout
         assert name in out, node

@@ -4,6 +4,7 @@ every flood is bounded in count and time.
 
 Cost: about 40 s (the idle flood waits for MariaDB's connect_timeout of 5 s to drop it).
 """
+
 import os
 import socket
 import subprocess
@@ -70,7 +71,7 @@ def _server_closed(sock):
             data = sock.recv(4096)
             if not data:
                 return True
-    except (socket.timeout, BlockingIOError):
+    except (TimeoutError, BlockingIOError):
         return False
     except OSError:
         return True
@@ -95,8 +96,9 @@ def test_idle_connection_flood_does_not_lock_the_app_out(app_url, nodes, forgive
         sockets = _open_idle(IDLE_FLOOD, FRONTEND)
         try:
             # Every member drops a client that never logs in after connect_timeout; wait for that.
-            lab.wait_for(lambda: all(_server_closed(s) for s in sockets), 60,
-                         "the members to drop every idle connection")
+            lab.wait_for(
+                lambda: all(_server_closed(s) for s in sockets), 60, "the members to drop every idle connection"
+            )
         finally:
             for sock in sockets:
                 sock.close()
@@ -115,8 +117,13 @@ def test_failed_logins_do_not_lock_the_app_out(app_url, forgive_this_machine):
         refused = 0
         for _ in range(FAILED_LOGINS):
             try:
-                MySQLdb.connect(host=FRONTEND[0], port=FRONTEND[1], user="beauty_app",
-                                password="wrong-" + uuid.uuid4().hex, connect_timeout=5).close()
+                MySQLdb.connect(
+                    host=FRONTEND[0],
+                    port=FRONTEND[1],
+                    user="beauty_app",
+                    password="wrong-" + uuid.uuid4().hex,
+                    connect_timeout=5,
+                ).close()
             except MySQLdb.OperationalError as exc:
                 assert exc.args[0] in (1045, 1129), exc
                 refused += 1
@@ -136,9 +143,30 @@ def test_the_members_see_each_clients_own_address(nodes, inv):
     # -e MYSQL_PWD without a value: docker passes this process's variable, so no password
     # appears in any process list.
     out = subprocess.run(
-        ["docker", "exec", "-e", "MYSQL_PWD", app_host, "mariadb", "-h", proxy_address, "-P", "3300",
-         "-u", "beauty_app", "--batch", "--skip-column-names", "-e", "SELECT USER()"],
-        env=env, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+        [
+            "docker",
+            "exec",
+            "-e",
+            "MYSQL_PWD",
+            app_host,
+            "mariadb",
+            "-h",
+            proxy_address,
+            "-P",
+            "3300",
+            "-u",
+            "beauty_app",
+            "--batch",
+            "--skip-column-names",
+            "-e",
+            "SELECT USER()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
     assert out == f"beauty_app@{app_address}", out
 
 
@@ -147,14 +175,33 @@ def test_admin_login_from_a_non_admin_host_is_refused(inv):
     proxy_address = inv["hostvars"][inv["groups"]["haproxy"][0]]["lab_ipv4"]
     env = dict(os.environ, MYSQL_PWD=lab.credential("db_admin"))
     result = subprocess.run(
-        ["docker", "exec", "-e", "MYSQL_PWD", app_host, "mariadb", "-h", proxy_address, "-P", "3300",
-         "-u", "beauty_admin", "-e", "SELECT 1"],
-        env=env, capture_output=True, text=True, timeout=30)
+        [
+            "docker",
+            "exec",
+            "-e",
+            "MYSQL_PWD",
+            app_host,
+            "mariadb",
+            "-h",
+            proxy_address,
+            "-P",
+            "3300",
+            "-u",
+            "beauty_admin",
+            "-e",
+            "SELECT 1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode != 0
     assert "ERROR 1045" in result.stderr, result.stderr
     # The operator's own machine (controller_addresses) still gets in.
-    conn = MySQLdb.connect(host=FRONTEND[0], port=FRONTEND[1], user="beauty_admin",
-                           password=lab.credential("db_admin"), connect_timeout=5)
+    conn = MySQLdb.connect(
+        host=FRONTEND[0], port=FRONTEND[1], user="beauty_admin", password=lab.credential("db_admin"), connect_timeout=5
+    )
     conn.close()
 
 
@@ -183,7 +230,9 @@ def test_health_endpoint_flood_ejects_no_member(app_url, nodes, inv, node_names,
                     sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # half a header, never finished
                 held.append(sock)
             # Beside the held sockets, many complete requests at once (each used to cost a login).
-            hammer = [threading.Thread(target=_hammer, args=(address, stop), daemon=True) for _ in range(HEALTH_FLOOD // 2)]
+            hammer = [
+                threading.Thread(target=_hammer, args=(address, stop), daemon=True) for _ in range(HEALTH_FLOOD // 2)
+            ]
             for thread in hammer:
                 thread.start()
             # Five check intervals with the flood on: HAProxy must keep every member UP.
@@ -224,12 +273,16 @@ def test_stalled_clients_do_not_stop_the_app(app_url):
             sock.close()
 
 
-@pytest.mark.parametrize("body", [
-    b'{"name": "x", "price": 1, "stock": 1e1000000}',
-    b'{"name": "x", "price": 1e1000000, "stock": 1}',
-    b'{"name": "x", "price": 1, "stock": "' + b"9" * 5000 + b'"}',
-    b'{"name": "\\ud800", "price": 1, "stock": 1}',
-], ids=["stock-1e1000000", "price-1e1000000", "stock-5000-digits", "lone-surrogate"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "x", "price": 1, "stock": 1e1000000}',
+        b'{"name": "x", "price": 1e1000000, "stock": 1}',
+        b'{"name": "x", "price": 1, "stock": "' + b"9" * 5000 + b'"}',
+        b'{"name": "\\ud800", "price": 1, "stock": 1}',
+    ],
+    ids=["stock-1e1000000", "price-1e1000000", "stock-5000-digits", "lone-surrogate"],
+)
 def test_hostile_bodies_get_a_quick_4xx_from_the_deployed_app(app_url, body):
     started = time.monotonic()
     resp = requests.post(f"{app_url}/api/products", data=body, headers={"Content-Type": "application/json"}, timeout=10)
@@ -240,8 +293,12 @@ def test_hostile_bodies_get_a_quick_4xx_from_the_deployed_app(app_url, body):
 
 
 def test_a_body_over_the_limit_is_refused(app_url):
-    resp = requests.post(f"{app_url}/api/products", data=b"{" + b" " * 200_000 + b"}",
-                         headers={"Content-Type": "application/json"}, timeout=10)
+    resp = requests.post(
+        f"{app_url}/api/products",
+        data=b"{" + b" " * 200_000 + b"}",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert resp.status_code == 413
 
 
@@ -251,7 +308,9 @@ def test_each_user_reads_their_own_writes(app_url):
     missing = []
     for index in range(200):
         name = f"ryw-{uuid.uuid4().hex[:10]}"
-        created = session.post(f"{app_url}/api/products", json={"name": name, "price": "1.00", "stock": index}, timeout=10)
+        created = session.post(
+            f"{app_url}/api/products", json={"name": name, "price": "1.00", "stock": index}, timeout=10
+        )
         assert created.status_code == 201, created.text[:200]
         location = created.headers["Location"]
         url = location if location.startswith("http") else app_url + location

@@ -1,5 +1,6 @@
 """Issue 5: node4 and node5 join from the inventory alone, and leave again, under write load.
 Issue 10: a host holding databases of its own is refused until the operator confirms."""
+
 import subprocess
 
 import pytest
@@ -35,28 +36,43 @@ def converge_under_load(app_url, *args):
     return load, summary
 
 
-def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_nodes, app_url, stats_url, stats_password):
+def test_scale_out_to_five_and_back_to_three(
+    tmp_path, nodes, node_names, extra_nodes, app_url, stats_url, stats_password
+):
     grow = overlay(tmp_path, "galera")
     created = lab.run_playbook("lab.yml", "-i", str(grow))
     assert created.returncode == 0, created.stdout[-2000:]
 
     # Issue 10: node5 holds a database of its own (MariaDB installed and used by hand): refused.
-    lab.docker_exec(extra_nodes[-1], "bash", "-c",
-                    "systemctl start mariadb && mariadb -e 'CREATE DATABASE shop; CREATE TABLE shop.orders (id INT)'"
-                    " && systemctl stop mariadb", timeout=120)
+    lab.docker_exec(
+        extra_nodes[-1],
+        "bash",
+        "-c",
+        "systemctl start mariadb && mariadb -e 'CREATE DATABASE shop; CREATE TABLE shop.orders (id INT)'"
+        " && systemctl stop mariadb",
+        timeout=120,
+    )
     refused = lab.run_playbook("site.yml", "-i", str(grow), timeout=600)
     assert refused.returncode != 0
     # Whitespace-normalised: the YAML callback folds long messages.
-    assert f"{extra_nodes[-1]} holds databases of its own (shop)" in " ".join(refused.stdout.split()), refused.stdout[-3000:]
+    assert f"{extra_nodes[-1]} holds databases of its own (shop)" in " ".join(refused.stdout.split()), refused.stdout[
+        -3000:
+    ]
     for node in nodes:
         assert lab.wsrep(node)["wsrep_cluster_size"] == "3", f"{node}: the refused run changed the cluster"
     # Debian ships a commented 60-galera.cnf; the role's own has its header.
-    assert lab.docker_exec(extra_nodes[0], "grep", "-q", "Galera member", "/etc/mysql/mariadb.conf.d/60-galera.cnf",
-                           check=False).returncode != 0, "the refused run configured node4"
+    assert (
+        lab.docker_exec(
+            extra_nodes[0], "grep", "-q", "Galera member", "/etc/mysql/mariadb.conf.d/60-galera.cnf", check=False
+        ).returncode
+        != 0
+    ), "the refused run configured node4"
 
     uptime_before = {n: int(lab.sql(n, "SHOW GLOBAL STATUS LIKE 'Uptime'")[0][1]) for n in nodes}
     # Confirmed: node5's own database is replaced by the cluster's copy.
-    load, summary = converge_under_load(app_url, "-i", str(grow), "-e", f'{{"galera_join_discard_data_on": ["{extra_nodes[-1]}"]}}')
+    load, summary = converge_under_load(
+        app_url, "-i", str(grow), "-e", f'{{"galera_join_discard_data_on": ["{extra_nodes[-1]}"]}}'
+    )
     members = nodes + extra_nodes
     assert lab.sql(extra_nodes[-1], "SHOW DATABASES LIKE 'shop'") == []
     for node in nodes:
@@ -65,7 +81,9 @@ def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_
     for node in members:
         assert lab.is_synced(node), node
         assert lab.wsrep(node)["wsrep_cluster_size"] == "5", node
-        config = lab.docker_exec(node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf").stdout
+        config = lab.docker_exec(
+            node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf"
+        ).stdout
         assert all(ip in config for _, ip in NEW.values()), f"{node}: {config}"
     servers = lab.haproxy_servers(stats_url, stats_password)
     assert [servers.get(n) for n in ("node4", "node5")] == ["UP", "UP"], servers
@@ -82,7 +100,9 @@ def test_scale_out_to_five_and_back_to_three(tmp_path, nodes, node_names, extra_
         assert lab.docker_exec(node, "systemctl", "is-active", "mariadb", check=False).stdout.strip() != "active", node
     for node in nodes:
         assert lab.is_synced(node) and lab.wsrep(node)["wsrep_cluster_size"] == "3", node
-        config = lab.docker_exec(node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf").stdout
+        config = lab.docker_exec(
+            node, "grep", "wsrep_cluster_address", "/etc/mysql/mariadb.conf.d/60-galera.cnf"
+        ).stdout
         assert not any(ip in config for _, ip in NEW.values()), f"{node}: {config}"
     assert set(lab.haproxy_servers(stats_url, stats_password)) == set(node_names.values())
     assert summary["failed"] == 0, f"writes failed while scaling in: {summary}"

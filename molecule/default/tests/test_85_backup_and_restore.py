@@ -1,5 +1,6 @@
 """Issue 5: a mariabackup backup from a drained member, restored into a fresh cluster.
 Issue 10: the backup is private; a restore with a member off is refused; a relative path works."""
+
 import stat
 import subprocess
 import uuid
@@ -12,7 +13,11 @@ def products(node):
 
 
 def test_backup_then_restore_into_a_fresh_cluster(nodes, tmp_path):
-    lab.sql(nodes[0], f"INSERT INTO products (name, price, stock) VALUES ('backed-up-{uuid.uuid4().hex[:8]}', 10, 1)", "beauty")
+    lab.sql(
+        nodes[0],
+        f"INSERT INTO products (name, price, stock) VALUES ('backed-up-{uuid.uuid4().hex[:8]}', 10, 1)",
+        "beauty",
+    )
     expected = products(nodes[0])
 
     backup = lab.run_playbook("backup.yml")
@@ -49,9 +54,22 @@ def test_backup_then_restore_into_a_fresh_cluster(nodes, tmp_path):
     # The README's own form: a path relative to the project, run from another folder.
     relative = files[-1].relative_to(lab.ROOT)
     restored = subprocess.run(
-        ["ansible-playbook", "-i", str(lab.INVENTORY), str(lab.ROOT / "playbooks/restore.yml"),
-         "-e", f"restore_file={relative}", "-e", "restore_confirm=yes"],
-        capture_output=True, text=True, env=lab.ansible_env(), cwd=tmp_path, timeout=1200)
+        [
+            "ansible-playbook",
+            "-i",
+            str(lab.INVENTORY),
+            str(lab.ROOT / "playbooks/restore.yml"),
+            "-e",
+            f"restore_file={relative}",
+            "-e",
+            "restore_confirm=yes",
+        ],
+        capture_output=True,
+        text=True,
+        env=lab.ansible_env(),
+        cwd=tmp_path,
+        timeout=1200,
+    )
     assert restored.returncode == 0, restored.stdout[-3000:]
     for node in nodes:
         assert lab.is_synced(node), node

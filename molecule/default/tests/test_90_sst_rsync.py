@@ -2,6 +2,7 @@
 
 Runs last: it leaves the cluster configured for rsync (destroy follows in molecule test).
 """
+
 import lab
 
 

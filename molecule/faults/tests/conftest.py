@@ -4,6 +4,7 @@ Every address comes from the inventory (lab_ipv4), so the same tests run against
 shared lab or a private copy: BEAUTY_TEST_INVENTORY and BEAUTY_TEST_CREDENTIALS
 (molecule/shared/lab.py) point them at another inventory and credentials folder.
 """
+
 import sys
 import time
 from pathlib import Path
@@ -15,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 # The project root, for tools.writeload (the write-load client with a ledger).
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import lab  # noqa: E402
-from fixtures import inv, node_names, nodes, stats_password  # noqa: E402,F401  (shared fixtures, used by name)
-from tools.writeload import WriteLoad  # noqa: E402
+import lab
+from fixtures import inv, node_names, nodes, stats_password  # noqa: F401 - shared fixtures, found by name
+from tools.writeload import WriteLoad
 
 REPORT = lab.ROOT / "artifacts" / "faults-report.txt"
 
@@ -41,18 +42,22 @@ def stats_url(haproxy_address):
 @pytest.fixture(scope="session")
 def servers_up(nodes, node_names, stats_url, stats_password):
     """A probe: every Galera member is UP in HAProxy."""
+
     def probe():
         status = lab.haproxy_servers(stats_url, stats_password)
         return all(status.get(node_names[n]) == "UP" for n in nodes)
+
     return probe
 
 
 @pytest.fixture(scope="session")
 def cluster_whole(nodes):
     """A probe: every member Synced in one Primary component of all members."""
+
     def probe():
         states = {n: lab.wsrep(n) for n in nodes}
         return all(lab.is_synced(n) and states[n].get("wsrep_cluster_size") == str(len(nodes)) for n in nodes)
+
     return probe
 
 

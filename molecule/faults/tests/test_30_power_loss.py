@@ -2,6 +2,7 @@
 
 And (b2) every member shut down cleanly (docker stop), booted again: no member can form a
 Primary component by itself, so recover.yml has to bootstrap the most advanced one."""
+
 import subprocess
 import time
 
@@ -64,5 +65,5 @@ def test_recover_is_a_no_op_on_a_healthy_cluster():
     result = lab.run_playbook("recover.yml")
     assert result.returncode == 0, result.stdout[-4000:]
     assert "Nothing to recover; nothing was changed" in result.stdout
-    recap = result.stdout[result.stdout.rindex("PLAY RECAP"):]
+    recap = result.stdout[result.stdout.rindex("PLAY RECAP") :]
     assert "changed=0" in recap and all("changed=0" in line for line in recap.splitlines()[1:] if "ok=" in line), recap

@@ -1,5 +1,6 @@
 """(e) two of three members lose power: the survivor is non-Primary. recover.yml refuses to
 declare it Primary without galera_recover_pc_bootstrap=yes, and does so with it."""
+
 import subprocess
 import time
 
@@ -13,8 +14,9 @@ def test_quorum_loss_needs_confirmation_then_pc_bootstrap(nodes, servers_up, clu
     start = time.monotonic()
     subprocess.run(["docker", "kill", *lost], check=True, capture_output=True)
     try:
-        lab.wait_for(lambda: lab.wsrep(survivor).get("wsrep_cluster_status") == "non-Primary", 60,
-                     f"{survivor} to lose quorum")
+        lab.wait_for(
+            lambda: lab.wsrep(survivor).get("wsrep_cluster_status") == "non-Primary", 60, f"{survivor} to lose quorum"
+        )
         refused = lab.run_playbook("recover.yml")
         assert refused.returncode != 0, "recover.yml declared a survivor Primary without confirmation"
         assert "-e galera_recover_pc_bootstrap=yes" in refused.stdout and "split brain" in refused.stdout
@@ -36,10 +38,14 @@ def test_quorum_loss_needs_confirmation_then_pc_bootstrap(nodes, servers_up, clu
     recovered = time.monotonic() - start
     summary = load.stop()
     missing = load.missing_on_nodes(nodes)
-    report(f"e) quorum loss: {', '.join(lost)} killed, pc.bootstrap on {survivor} after confirmation", summary, {
-        "recover.yml (confirmed) run time": f"{playbook_s:.1f} s",
-        "writes served again after (kill -> 20 more acknowledged)": f"{serving:.1f} s, including the refused run",
-        "recovery time (kill -> all three UP in HAProxy)": f"{recovered:.1f} s",
-        "acknowledged writes missing per node": {n: len(s) for n, s in missing.items()},
-    })
+    report(
+        f"e) quorum loss: {', '.join(lost)} killed, pc.bootstrap on {survivor} after confirmation",
+        summary,
+        {
+            "recover.yml (confirmed) run time": f"{playbook_s:.1f} s",
+            "writes served again after (kill -> 20 more acknowledged)": f"{serving:.1f} s, including the refused run",
+            "recovery time (kill -> all three UP in HAProxy)": f"{recovered:.1f} s",
+            "acknowledged writes missing per node": {n: len(s) for n, s in missing.items()},
+        },
+    )
     assert all(not seqs for seqs in missing.values()), f"acknowledged writes lost: {missing}"

@@ -1,5 +1,6 @@
 """Fixtures of the TLS scenario. A private lab (no published ports) sets BEAUTY_TEST_INVENTORY,
 BEAUTY_TEST_CREDENTIALS, BEAUTY_TEST_APP_URL and BEAUTY_TEST_STATS_URL."""
+
 import os
 import sys
 from pathlib import Path
@@ -9,8 +10,8 @@ import pytest
 # The scenarios' shared helpers (not a package: `molecule` is the tool's own name).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
-import lab  # noqa: E402
-from fixtures import app_url, inv, nodes  # noqa: E402,F401  (shared fixtures, used by name)
+import lab
+from fixtures import app_url, inv, nodes  # noqa: F401 - shared fixtures, found by name
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Galera replication between members is encrypted: a row written during a capture on the
 replication port never shows up there in plain text."""
+
 import uuid
 
 import lab
@@ -13,9 +14,16 @@ def test_replication_port_carries_no_plaintext(nodes):
         capture.wait_for_traffic()
         lab.sql(writer, f"INSERT INTO products (name, price, stock) VALUES ('{marker}', 1.00, 1)", "beauty")
         lab.wait_for(
-            lambda: lab.sql(watcher, f"SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM products WHERE name = '{marker}'",
-                            "beauty") == [["1"]],
-            30, f"the row to reach {watcher}",
+            lambda: (
+                lab.sql(
+                    watcher,
+                    f"SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM products WHERE name = '{marker}'",
+                    "beauty",
+                )
+                == [["1"]]
+            ),
+            30,
+            f"the row to reach {watcher}",
         )
     data = capture.data()
     # Not vacuous: the write set crossed the wire during the capture, as TLS records.

@@ -1,5 +1,6 @@
 """A full state transfer (mariabackup) runs over TLS: forced on one member, captured on its
 SST port, with the SST script reporting the certificate it used."""
+
 import time
 import uuid
 
@@ -13,8 +14,18 @@ def test_forced_sst_is_encrypted(nodes):
     joiner, donor_side = nodes[-1], nodes[0]
     marker = f"tls-sst-marker-{uuid.uuid4().hex}"
     lab.sql(donor_side, f"INSERT INTO products (name, price, stock) VALUES ('{marker}', 1.00, 1)", "beauty")
-    lab.wait_for(lambda: lab.sql(joiner, f"SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM products WHERE name = '{marker}'",
-                                 "beauty") == [["1"]], 30, "the marker on the joiner")
+    lab.wait_for(
+        lambda: (
+            lab.sql(
+                joiner,
+                f"SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM products WHERE name = '{marker}'",
+                "beauty",
+            )
+            == [["1"]]
+        ),
+        30,
+        "the marker on the joiner",
+    )
 
     since = lab.docker_exec(joiner, "date", "+%s").stdout.strip()
     with Capture(joiner, SST_PORT) as capture:

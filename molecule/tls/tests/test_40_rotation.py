@@ -1,5 +1,6 @@
 """playbooks/rotate_password.yml: the app's password changes while the app keeps serving,
 the old password stops working, and the stats password follows the same command."""
+
 import threading
 import time
 import uuid
@@ -17,8 +18,11 @@ def _client(app_url, stop, errors, done):
     while not stop.is_set():
         try:
             page = requests.get(app_url + "/", timeout=10)
-            created = requests.post(f"{app_url}/api/products",
-                                    json={"name": f"rotation-{uuid.uuid4().hex[:8]}", "price": "10", "stock": 1}, timeout=10)
+            created = requests.post(
+                f"{app_url}/api/products",
+                json={"name": f"rotation-{uuid.uuid4().hex[:8]}", "price": "10", "stock": 1},
+                timeout=10,
+            )
             if page.status_code != 200 or created.status_code != 201:
                 errors.append((page.status_code, created.status_code, created.text[:200], time.monotonic()))
             else:
@@ -58,8 +62,10 @@ def test_rotating_the_app_password_fails_no_request(app_url, proxy, ca_file):
 
 def test_stats_page_is_served_over_tls_only(stats_url, ca_file):
     assert stats_url.startswith("https://")
-    assert requests.get(stats_url, auth=("admin", lab.credential("haproxy_stats")), timeout=5,
-                        verify=ca_file).status_code == 200
+    assert (
+        requests.get(stats_url, auth=("admin", lab.credential("haproxy_stats")), timeout=5, verify=ca_file).status_code
+        == 200
+    )
     # The same port in clear text must not take the password.
     with pytest.raises(requests.ConnectionError):
         requests.get(stats_url.replace("https://", "http://"), auth=("admin", "x"), timeout=5)
@@ -72,6 +78,9 @@ def test_rotating_the_stats_password(stats_url, ca_file):
     new = lab.credential("haproxy_stats")
     assert new != old
     # A reload: the old password may be accepted until the new process takes over.
-    lab.wait_for(lambda: requests.get(stats_url, auth=("admin", old), timeout=5, verify=ca_file).status_code == 401,
-                 30, "the old stats password to be refused")
+    lab.wait_for(
+        lambda: requests.get(stats_url, auth=("admin", old), timeout=5, verify=ca_file).status_code == 401,
+        30,
+        "the old stats password to be refused",
+    )
     assert requests.get(stats_url, auth=("admin", new), timeout=5, verify=ca_file).status_code == 200

@@ -1,5 +1,6 @@
 """No secret in any process's command line or in any journal of the lab's hosts, after a
 converge, a forced SST and the rotations (so their module calls are in the journals too)."""
+
 import lab
 
 SECRETS = ("db_admin", "db_app", "db_sst", "haproxy_stats", "app_secret_key")

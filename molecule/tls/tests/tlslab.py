@@ -1,4 +1,5 @@
 """Helpers of the TLS tests: database logins from this machine, and packet captures in a node."""
+
 from __future__ import annotations
 
 import datetime
@@ -49,10 +50,14 @@ def foreign_ca(directory: Path) -> str:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Not the lab CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
@@ -74,37 +79,59 @@ class Capture:
 
     def __enter__(self):
         lab.docker_exec(
-            self.container, "sh", "-c",
-            "command -v tcpdump >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump)",
+            self.container,
+            "sh",
+            "-c",
+            "command -v tcpdump >/dev/null"
+            " || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump)",
             timeout=600,
         )
         subprocess.run(
-            ["docker", "exec", "-d", self.container, "sh", "-c",
-             f"echo $$ > {self.pidfile}; exec tcpdump -i any --immediate-mode -U -s 0 -w {self.file} tcp port {self.port}"],
-            check=True, timeout=30,
+            [
+                "docker",
+                "exec",
+                "-d",
+                self.container,
+                "sh",
+                "-c",
+                f"echo $$ > {self.pidfile};"
+                f" exec tcpdump -i any --immediate-mode -U -s 0 -w {self.file} tcp port {self.port}",
+            ],
+            check=True,
+            timeout=30,
         )
         # tcpdump writes the file header once it is capturing.
-        lab.wait_for(lambda: lab.docker_exec(self.container, "test", "-s", self.file, check=False).returncode == 0,
-                     30, f"tcpdump to start on {self.container}:{self.port}")
+        lab.wait_for(
+            lambda: lab.docker_exec(self.container, "test", "-s", self.file, check=False).returncode == 0,
+            30,
+            f"tcpdump to start on {self.container}:{self.port}",
+        )
         return self
 
     def wait_for_traffic(self, timeout: float = 30):
         """Until the capture holds a packet (Galera's keepalives arrive every second)."""
-        lab.wait_for(lambda: int(lab.docker_exec(self.container, "stat", "-c", "%s", self.file).stdout) > 24,
-                     timeout, f"a first packet on {self.container}:{self.port}")
+        lab.wait_for(
+            lambda: int(lab.docker_exec(self.container, "stat", "-c", "%s", self.file).stdout) > 24,
+            timeout,
+            f"a first packet on {self.container}:{self.port}",
+        )
 
     def stop(self):
         pid = lab.docker_exec(self.container, "cat", self.pidfile).stdout.strip()
         lab.docker_exec(self.container, "kill", "-INT", pid, check=False)
-        lab.wait_for(lambda: lab.docker_exec(self.container, "kill", "-0", pid, check=False).returncode != 0,
-                     30, "tcpdump to stop")
+        lab.wait_for(
+            lambda: lab.docker_exec(self.container, "kill", "-0", pid, check=False).returncode != 0,
+            30,
+            "tcpdump to stop",
+        )
 
     def __exit__(self, *exc):
         self.stop()
 
     def data(self) -> bytes:
-        return subprocess.run(["docker", "exec", self.container, "cat", self.file],
-                              check=True, capture_output=True, timeout=120).stdout
+        return subprocess.run(
+            ["docker", "exec", self.container, "cat", self.file], check=True, capture_output=True, timeout=120
+        ).stdout
 
 
 # A TLS 1.2/1.3 application-data record header: what encrypted payload looks like on the wire.

@@ -243,13 +243,9 @@ class Checker:
         if ask_peers:
             usable_peer = self.find_usable_peer()
             if usable_peer is None:
-                full = Verdict(
-                    200, "%s and no peer is Synced" % local.message, local.node, local.state
-                )
+                full = Verdict(200, "%s and no peer is Synced" % local.message, local.node, local.state)
             else:
-                full = Verdict(
-                    503, "%s; %s is Synced" % (local.message, usable_peer), local.node, local.state
-                )
+                full = Verdict(503, "%s; %s is Synced" % (local.message, usable_peer), local.node, local.state)
         if self.settings.tcp_probe != "off" and 200 in (local.code, full.code):
             refusal = self.probe_tcp()
             if refusal:
@@ -360,9 +356,7 @@ class Checker:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(urls))
         futures = {pool.submit(self._probe_peer, url): url for url in urls}
         try:
-            for future in concurrent.futures.as_completed(
-                futures, timeout=self.settings.peer_timeout + 0.1
-            ):
+            for future in concurrent.futures.as_completed(futures, timeout=self.settings.peer_timeout + 0.1):
                 if future.result():
                     return urllib.parse.urlsplit(futures[future]).netloc
         except concurrent.futures.TimeoutError:
@@ -422,7 +416,7 @@ class VerdictCache:
             started = self._clock()
             try:
                 verdicts = self._checker.refresh()
-            except Exception:  # noqa: BLE001 (a bug here must not kill the refresher silently)
+            except Exception:  # a bug here must not kill the refresher silently (it is logged)
                 LOG.exception("refreshing the verdict failed")
                 verdicts = None
             if verdicts is not None:
@@ -642,16 +636,10 @@ class HealthServer:
 
 def main(argv=None):
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    arguments.add_argument(
-        "--config", default="/etc/galera-health/galera-health.conf", help="INI settings file"
-    )
+    arguments.add_argument("--config", default="/etc/galera-health/galera-health.conf", help="INI settings file")
     mode = arguments.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--check-config", action="store_true", help="validate the settings file and exit"
-    )
-    mode.add_argument(
-        "--once", action="store_true", help="print one verdict; exit 0 if healthy, else 1"
-    )
+    mode.add_argument("--check-config", action="store_true", help="validate the settings file and exit")
+    mode.add_argument("--once", action="store_true", help="print one verdict; exit 0 if healthy, else 1")
     options = arguments.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
 

@@ -21,9 +21,7 @@ import pymysql
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.environ.get(
-    "GALERA_HEALTH_SCRIPT", os.path.join(HERE, os.pardir, "files", "galera_health.py")
-)
+SCRIPT = os.environ.get("GALERA_HEALTH_SCRIPT", os.path.join(HERE, os.pardir, "files", "galera_health.py"))
 GALERA_PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 HEALTH_USER = "clustercheck"
 STARTUP_TIMEOUT = 90
@@ -137,9 +135,7 @@ class GaleraNode:
     def _synced(self):
         if self.process.poll() is not None:
             with open(self.log, encoding="utf-8", errors="replace") as handle:
-                raise RuntimeError(
-                    "mariadbd exited with %s:\n%s" % (self.process.returncode, handle.read()[-3000:])
-                )
+                raise RuntimeError("mariadbd exited with %s:\n%s" % (self.process.returncode, handle.read()[-3000:]))
         try:
             return self.status("wsrep_local_state_comment") == "Synced"
         except pymysql.MySQLError:

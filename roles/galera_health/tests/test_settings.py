@@ -30,9 +30,7 @@ def test_defaults_are_safe(health, tmp_path):
 
 
 def test_several_bind_addresses_are_deduplicated(health, tmp_path):
-    settings = health.load_settings(
-        write(tmp_path, "[server]\nbind_address = 10.0.0.5, 127.0.0.1 10.0.0.5\n")
-    )
+    settings = health.load_settings(write(tmp_path, "[server]\nbind_address = 10.0.0.5, 127.0.0.1 10.0.0.5\n"))
     assert settings.bind_addresses == ["10.0.0.5", "127.0.0.1"]
 
 
@@ -65,9 +63,7 @@ def test_login_probe_needs_an_account(health, tmp_path):
     with pytest.raises(ValueError, match="tcp_user"):
         health.load_settings(write(tmp_path, "[mariadb]\ntcp_probe = login\n"))
     with pytest.raises(ValueError, match="tcp_password_file"):
-        health.load_settings(
-            write(tmp_path, "[mariadb]\ntcp_probe = login\ntcp_user = probe\ntcp_password_file = x\n")
-        )
+        health.load_settings(write(tmp_path, "[mariadb]\ntcp_probe = login\ntcp_user = probe\ntcp_password_file = x\n"))
 
 
 def test_check_config_exits_2_on_a_bad_value(tmp_path):

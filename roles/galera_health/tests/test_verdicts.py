@@ -12,13 +12,13 @@ import pytest
 
 
 class _SyncedPeer(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
+    def do_GET(self):  # the name BaseHTTPRequestHandler calls
         self.server.hits += 1
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, format, *args):  # noqa: A002
+    def log_message(self, format, *args):  # the base class's signature
         return
 
 

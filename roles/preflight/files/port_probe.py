@@ -8,6 +8,7 @@ listen:  bind the given TCP and UDP ports on all addresses, tell systemd when re
 connect: try every "name address port proto" target at once and print one JSON result
          per target: ok, or the reason (timed out, refused, no reply, ...).
 """
+
 import argparse
 import errno
 import json
@@ -73,7 +74,7 @@ def _try(address, port, proto, timeout):
         try:
             with socket.create_connection((address, port), timeout=timeout):
                 return "ok"
-        except socket.timeout:
+        except TimeoutError:
             return "timed out (packets dropped: a firewall, or the host is off the network)"
         except ConnectionRefusedError:
             return "connection refused (nothing listens there, or a firewall rejects it)"
@@ -87,7 +88,7 @@ def _try(address, port, proto, timeout):
                 sock.sendto(PING, (address, port))
                 if sock.recvfrom(512)[0] == PING:
                     return "ok"
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError as exc:
                 return exc.strerror or str(exc)
@@ -99,8 +100,13 @@ def connect(targets, timeout):
 
     def probe(i, target):
         name, address, port, proto = target
-        results[i] = {"target": name, "address": address, "port": int(port), "proto": proto,
-                      "result": _try(address, int(port), proto, timeout)}
+        results[i] = {
+            "target": name,
+            "address": address,
+            "port": int(port),
+            "proto": proto,
+            "result": _try(address, int(port), proto, timeout),
+        }
 
     threads = [threading.Thread(target=probe, args=(i, t)) for i, t in enumerate(targets)]
     for thread in threads:
