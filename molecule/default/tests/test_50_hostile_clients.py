@@ -133,69 +133,49 @@ def test_failed_logins_do_not_lock_the_app_out(app_url, forgive_this_machine):
     assert not probe.failures, f"the app failed {len(probe.failures)} requests: {probe.failures[:5]}"
 
 
-def test_the_members_see_each_clients_own_address(nodes, inv):
-    """PROXY protocol: a session through HAProxy is the app host's, not HAProxy's."""
-    app_host = inv["groups"]["demo_app"][0]
-    app_address = inv["hostvars"][app_host]["lab_ipv4"]
-    proxy_host = inv["groups"]["haproxy"][0]
-    proxy_address = inv["hostvars"][proxy_host]["lab_ipv4"]
-    env = dict(os.environ, MYSQL_PWD=lab.credential("db_app"))
-    # -e MYSQL_PWD without a value: docker passes this process's variable, so no password
-    # appears in any process list.
-    out = subprocess.run(
+def _login_from(container, inv, user, secret, *client_args):
+    """The mariadb client in a lab container, through HAProxy's :3300, as `user`.
+
+    -e MYSQL_PWD without a value: docker passes this process's variable, so no password
+    appears in any process list.
+    """
+    proxy_address = inv["hostvars"][inv["groups"]["haproxy"][0]]["lab_ipv4"]
+    return subprocess.run(
         [
             "docker",
             "exec",
             "-e",
             "MYSQL_PWD",
-            app_host,
+            container,
             "mariadb",
             "-h",
             proxy_address,
             "-P",
             "3300",
             "-u",
-            "beauty_app",
-            "--batch",
-            "--skip-column-names",
-            "-e",
-            "SELECT USER()",
+            user,
+            *client_args,
         ],
-        env=env,
+        env=dict(os.environ, MYSQL_PWD=lab.credential(secret)),
         capture_output=True,
         text=True,
         timeout=30,
-        check=True,
-    ).stdout.strip()
+    )
+
+
+def test_the_members_see_each_clients_own_address(nodes, inv):
+    """PROXY protocol: a session through HAProxy is the app host's, not HAProxy's."""
+    app_host = inv["groups"]["demo_app"][0]
+    app_address = inv["hostvars"][app_host]["lab_ipv4"]
+    result = _login_from(app_host, inv, "beauty_app", "db_app", "--batch", "--skip-column-names", "-e", "SELECT USER()")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.strip()
     assert out == f"beauty_app@{app_address}", out
 
 
 def test_admin_login_from_a_non_admin_host_is_refused(inv):
     app_host = inv["groups"]["demo_app"][0]
-    proxy_address = inv["hostvars"][inv["groups"]["haproxy"][0]]["lab_ipv4"]
-    env = dict(os.environ, MYSQL_PWD=lab.credential("db_admin"))
-    result = subprocess.run(
-        [
-            "docker",
-            "exec",
-            "-e",
-            "MYSQL_PWD",
-            app_host,
-            "mariadb",
-            "-h",
-            proxy_address,
-            "-P",
-            "3300",
-            "-u",
-            "beauty_admin",
-            "-e",
-            "SELECT 1",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = _login_from(app_host, inv, "beauty_admin", "db_admin", "-e", "SELECT 1")
     assert result.returncode != 0
     assert "ERROR 1045" in result.stderr, result.stderr
     # The operator's own machine (controller_addresses) still gets in.
