@@ -7,7 +7,7 @@ from flask_bootstrap import Bootstrap5
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import db
+from . import db, metrics
 from .bodies import check_form_encoding, too_large_message
 from .config import ConfigError, load_config
 from .products import format_rupiah, format_timestamp
@@ -35,6 +35,8 @@ def create_app(test_config=None):
     app = Flask(__name__)
     load_config(app, test_config)
 
+    # First, so its timer starts before the other hooks and it sees the final status.
+    metrics.init_app(app)
     db.init_app(app)
     # Before CSRFProtect, which parses the form this check must see first.
     app.before_request(check_form_encoding)
@@ -95,6 +97,7 @@ def create_app(test_config=None):
     @app.errorhandler(Exception)
     def unexpected_error(exc):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        db.mark_failed()
         if wants_json():
             return jsonify(error="internal error"), 500
         message = "Something went wrong on our side. The error has been logged."

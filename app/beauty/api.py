@@ -93,6 +93,7 @@ def status():
 @bp.get("/healthz")
 def healthz():
     try:
+        products.check_database()
         node = products.node_name()
     except DatabaseUnavailable as exc:
         return jsonify(status="unavailable", database="unavailable", message=exc.message), 503

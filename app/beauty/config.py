@@ -6,6 +6,7 @@ the demo_app role writes the latter to /etc/beauty/beauty.conf.
 """
 
 import os
+from urllib.parse import urlsplit
 
 # Environment / key=value name -> (Flask config key, converter)
 ENV_KEYS = {
@@ -17,11 +18,15 @@ ENV_KEYS = {
     "BEAUTY_DB_CONNECT_TIMEOUT": ("DB_CONNECT_TIMEOUT", int),
     "BEAUTY_DB_READ_TIMEOUT": ("DB_READ_TIMEOUT", int),
     "BEAUTY_DB_SSL_CA": ("DB_SSL_CA", str),
+    "BEAUTY_DB_POOL_SIZE": ("DB_POOL_SIZE", int),
+    "BEAUTY_DB_POOL_MAX_AGE": ("DB_POOL_MAX_AGE", float),
+    "BEAUTY_CLUSTER_CACHE_SECONDS": ("CLUSTER_CACHE_SECONDS", float),
     "BEAUTY_SECRET_KEY": ("SECRET_KEY", str),
     "BEAUTY_REFRESH_SECONDS": ("REFRESH_SECONDS", int),
     "BEAUTY_MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
     "BEAUTY_CAUSAL_READS": ("CAUSAL_READS", lambda value: value.strip().lower()),
     "BEAUTY_CAUSAL_READS_SECONDS": ("CAUSAL_READS_SECONDS", float),
+    "BEAUTY_DASHBOARD_URL": ("DASHBOARD_URL", str),
 }
 
 CAUSAL_READS_MODES = ("after_write", "always", "off")
@@ -37,6 +42,17 @@ DEFAULTS = {
     "DB_READ_TIMEOUT": 10,
     # A CA file turns TLS on: the server's certificate must chain to it (see db.connect).
     "DB_SSL_CA": "",
+    # Connections each process keeps open and hands out in turn (see beauty/pool.py).
+    # Give it gunicorn's thread count: every thread then has one, and a single client's
+    # requests still rotate over the members. Sum over workers and app hosts must stay
+    # well below the app account's MAX_USER_CONNECTIONS (150) on one member.
+    "DB_POOL_SIZE": 4,
+    # Seconds before a pooled connection is replaced, so a member that came back gets
+    # its share of connections again; one idle longer than DB_POOL_PING_AFTER is pinged.
+    "DB_POOL_MAX_AGE": 60.0,
+    "DB_POOL_PING_AFTER": 5.0,
+    # The cluster panel is read at most this often per process (0: on every request).
+    "CLUSTER_CACHE_SECONDS": 1.0,
     "SECRET_KEY": None,
     "REFRESH_SECONDS": 3,
     # A product is a few hundred bytes; Werkzeug answers 413 past this, declared or streamed.
@@ -45,6 +61,8 @@ DEFAULTS = {
     # a client's write, so its next request sees the write on any member; see db.py.
     "CAUSAL_READS": "after_write",
     "CAUSAL_READS_SECONDS": 5.0,
+    # The cluster dashboard (Prometheus, roles/monitoring) the cluster panel links to; empty: no link.
+    "DASHBOARD_URL": "",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "BOOTSTRAP_SERVE_LOCAL": True,
@@ -92,9 +110,28 @@ def _check(config):
         raise ConfigError("BEAUTY_MAX_CONTENT_LENGTH must be a whole number of bytes from 1024 to 16777216")
     if config["CAUSAL_READS"] not in CAUSAL_READS_MODES:
         raise ConfigError(f"BEAUTY_CAUSAL_READS must be one of {', '.join(CAUSAL_READS_MODES)}")
+    size = config["DB_POOL_SIZE"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= 64:
+        raise ConfigError("BEAUTY_DB_POOL_SIZE must be a whole number from 0 (no pooling) to 64")
+    for key, name, top in (
+        ("DB_POOL_MAX_AGE", "BEAUTY_DB_POOL_MAX_AGE", 86400),
+        ("CLUSTER_CACHE_SECONDS", "BEAUTY_CLUSTER_CACHE_SECONDS", 1),
+    ):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= top:
+            raise ConfigError(f"{name} must be a number of seconds from 0 to {top}")
     seconds = config["CAUSAL_READS_SECONDS"]
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 3600:
         raise ConfigError("BEAUTY_CAUSAL_READS_SECONDS must be a number of seconds above 0 and at most 3600")
+    dashboard = config["DASHBOARD_URL"]
+    if not isinstance(dashboard, str) or (dashboard and not _is_web_url(dashboard)):
+        raise ConfigError("BEAUTY_DASHBOARD_URL must be empty or an http:// or https:// URL")
+
+
+def _is_web_url(value):
+    """An absolute http(s) URL with a host, nothing a page could run (javascript:, data:)."""
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and value.isprintable() and " " not in value
 
 
 def load_config(app, test_config=None):

@@ -1,4 +1,8 @@
-"""Database connections: one per request in flask.g, closed at teardown; writes retried once.
+"""Database connections: one per request in flask.g, from a per-process pool; writes retried once.
+
+Each request checks a connection out of the pool (beauty.pool) and gives it back at
+teardown, rolled back; a request that saw any database error closes it instead, and a
+retry always runs on a newly opened connection.
 
 Read-your-writes: Galera applies a write-set on the other members a moment after COMMIT,
 so a client's next request, sent by HAProxy to another member, could miss its own write.
@@ -19,6 +23,9 @@ from itsdangerous import BadSignature, Signer
 from MySQLdb.constants import CLIENT
 from MySQLdb.cursors import DictCursor
 
+from . import metrics
+from .pool import ConnectionPool
+
 log = logging.getLogger(__name__)
 
 # Connection lost mid-statement; the uncommitted transaction died with it.
@@ -33,11 +40,20 @@ NODE_LEAVING = {1047, 1053, 1927}
 RETRYABLE = LOST_CONNECTION | NODE_LEAVING
 # A server built without wsrep does not know the variable; then reads stay as they are.
 ER_UNKNOWN_SYSTEM_VARIABLE = 1193
+# The reason label of the retry metrics: a small fixed set, whatever code the server sends.
+REASONS = (
+    (LOST_CONNECTION, "lost_connection"),
+    (CONNECT_FAILED, "connect_failed"),
+    (NODE_LEAVING, "node_leaving"),
+    ({DEADLOCK}, "deadlock"),
+)
 
 CAUSAL_READS_SQL = "SET SESSION wsrep_sync_wait = 1"
 CAUSAL_COOKIE = "beauty_wrote"
+CAUSAL_READS_RESET_SQL = "SET SESSION wsrep_sync_wait = DEFAULT"
 # app.extensions key set once the server has refused CAUSAL_READS_SQL as unknown.
 CAUSAL_UNSUPPORTED = "beauty.causal_reads_unsupported"
+POOL = "beauty.pool"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -63,6 +79,21 @@ def error_code(exc):
     return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
 
 
+def failure_reason(code):
+    for codes, reason in REASONS:
+        if code in codes:
+            return reason
+    return "other"
+
+
+def count_retry(operation, code):
+    metrics.DB_RETRIES.labels(operation, failure_reason(code)).inc()
+
+
+def count_give_up(operation, code):
+    metrics.DB_GIVE_UPS.labels(operation, failure_reason(code)).inc()
+
+
 def tls_options(cfg):
     """TLS settings for MySQLdb.connect: none without a CA file, else TLS that must succeed.
 
@@ -80,7 +111,7 @@ def tls_options(cfg):
 def connect():
     cfg = current_app.config
     try:
-        return MySQLdb.connect(
+        conn = MySQLdb.connect(
             **tls_options(cfg),
             host=cfg["DB_HOST"],
             port=int(cfg["DB_PORT"]),
@@ -98,27 +129,104 @@ def connect():
     except MySQLdb.OperationalError as exc:
         log.warning("database connect to %s:%s failed: %s", cfg["DB_HOST"], cfg["DB_PORT"], exc)
         raise DatabaseUnavailable(code=error_code(exc)) from exc
+    metrics.DB_CONNECTIONS_OPENED.inc()
+    return conn
+
+
+def describe(conn):
+    """Record on a new connection what stays true for its whole life: the member behind
+    HAProxy (which balances per TCP connection) and the session's TLS cipher."""
+    state = conn.pool_state
+    cur = conn.cursor()
+    try:
+        try:
+            cur.execute("SELECT @@wsrep_node_name")
+            state.node = _text(cur.fetchone()[0])
+        except MySQLdb.Error as exc:
+            if error_code(exc) != ER_UNKNOWN_SYSTEM_VARIABLE:
+                raise
+        if not state.node:
+            cur.execute("SELECT @@hostname")
+            state.node = _text(cur.fetchone()[0])
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl\\_cipher'")
+        row = cur.fetchone()
+        state.tls_cipher = (_text(row[1]) if row else "") or None
+    finally:
+        cur.close()
+    conn.rollback()
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value
+
+
+def get_pool():
+    """This process's pool for this app, made on first use (gunicorn workers fork before)."""
+    pool = current_app.extensions.get(POOL)
+    if pool is None:
+        cfg = current_app.config
+        pool = current_app.extensions.setdefault(
+            POOL,
+            ConnectionPool(
+                lambda: connect(),  # looked up per call, so tests can replace db.connect
+                size=cfg["DB_POOL_SIZE"],
+                max_age=cfg["DB_POOL_MAX_AGE"],
+                ping_after=cfg["DB_POOL_PING_AFTER"],
+                describe=lambda conn: describe(conn),
+            ),
+        )
+    return pool
 
 
 def get_db():
+    """The request's connection: pooled, or newly opened once this request has dropped one."""
     if "db" not in g:
-        g.db = connect()
+        try:
+            g.db = get_pool().checkout(fresh=g.get("db_dropped", False))
+        except MySQLdb.OperationalError as exc:
+            g.db_dropped = True
+            log.warning("database connection failed while being set up: %s", exc)
+            raise DatabaseUnavailable(code=error_code(exc)) from exc
+        finally:
+            _count_pool()
     return g.db
 
 
-def close_db(_exc=None):
-    """Close the request's connection, if any; the next get_db() opens a new one.
+def _count_pool():
+    metrics.DB_POOL_CONNECTIONS.set(get_pool().open)
 
-    Flask calls it at teardown; the retry paths call it (as discard_db) after a failure."""
+
+def close_db(exc=None):
+    """teardown: give the request's connection back to the pool, or close it after an error."""
     conn = g.pop("db", None)
+    if conn is None:
+        return
+    if exc is not None or g.pop("db_failed", False):
+        get_pool().discard(conn)
+    else:
+        get_pool().checkin(conn)
+    _count_pool()
+
+
+def mark_failed():
+    """This request went wrong somewhere: its connection is closed at teardown, not reused."""
+    if "db" in g:
+        g.db_failed = True
+
+
+def discard_db(code=None):
+    """Close the request's connection after an error; the next get_db() opens a new one.
+    When the error says the member or the path to it is gone, drop the idle ones too."""
+    conn = g.pop("db", None)
+    g.db_dropped = True
+    g.pop("db_failed", None)
     if conn is not None:
-        try:
-            conn.close()
-        except MySQLdb.Error:
-            pass
-
-
-discard_db = close_db
+        pool = get_pool()
+        pool.discard(conn)
+        if code in CONNECT_FAILED | RETRYABLE:
+            pool.invalidate()
 
 
 def _signer():
@@ -149,14 +257,17 @@ def causal_reads_wanted():
 
 
 def _prepare_read(conn):
-    """Turn causal reads on for ``conn`` once, when this request wants them."""
-    if g.get("causal_conn") is conn or current_app.extensions.get(CAUSAL_UNSUPPORTED):
+    """Give ``conn``'s session the wsrep_sync_wait this request wants; a pooled connection
+    keeps the value, so it is set (or reset to the server's default) only when it changes."""
+    if current_app.extensions.get(CAUSAL_UNSUPPORTED):
         return
-    if not causal_reads_wanted():
+    state = conn.pool_state
+    wanted = 1 if causal_reads_wanted() else None
+    if state.sync_wait == wanted:
         return
     cur = conn.cursor()
     try:
-        cur.execute(CAUSAL_READS_SQL)
+        cur.execute(CAUSAL_READS_SQL if wanted else CAUSAL_READS_RESET_SQL)
     except MySQLdb.Error as exc:
         if error_code(exc) != ER_UNKNOWN_SYSTEM_VARIABLE:
             raise
@@ -165,7 +276,7 @@ def _prepare_read(conn):
         return
     finally:
         cur.close()
-    g.causal_conn = conn
+    state.sync_wait = wanted
 
 
 def remember_write(response):
@@ -186,16 +297,22 @@ def remember_write(response):
 
 
 def raw_query(sql, params=None):
-    """Run a read and return all rows as dicts; MySQLdb errors pass through."""
+    """Run a read and return all rows as dicts; MySQLdb errors pass through, and the
+    connection is not reused after one. The read snapshot ends when the request does
+    (the pool rolls back at checkin) or when the request writes."""
     conn = get_db()
-    _prepare_read(conn)
-    cur = conn.cursor(DictCursor)
     try:
-        cur.execute(sql, params)
-        rows = list(cur.fetchall())
-    finally:
-        cur.close()
-    conn.rollback()  # end the read snapshot, so a later read sees newer commits
+        _prepare_read(conn)
+        cur = conn.cursor(DictCursor)
+        try:
+            cur.execute(sql, params)
+            rows = list(cur.fetchall())
+        finally:
+            cur.close()
+    except MySQLdb.Error:
+        if g.get("db") is conn:
+            g.db_failed = True
+        raise
     return rows
 
 
@@ -207,14 +324,35 @@ def query(sql, params=None):
         try:
             return raw_query(sql, params)
         except DatabaseUnavailable as exc:
-            if last or exc.code not in CONNECT_FAILED | RETRYABLE:
+            code = exc.code
+            if last or code not in CONNECT_FAILED | RETRYABLE:
+                count_give_up("read", code)
                 raise
         except MySQLdb.OperationalError as exc:
-            discard_db()
-            if last or error_code(exc) not in RETRYABLE:
-                raise DatabaseUnavailable(code=error_code(exc)) from exc
+            code = error_code(exc)
+            discard_db(code)
+            if last or code not in RETRYABLE:
+                count_give_up("read", code)
+                raise DatabaseUnavailable(code=code) from exc
+        count_retry("read", code)
         log.warning("read failed, retrying once on a new connection")
     raise AssertionError("unreachable")
+
+
+def _connection_for_write():
+    """The request's connection with no transaction open. A pooled connection that died
+    while idle is replaced here: nothing of the write was sent, so it is not the retry."""
+    conn = get_db()
+    if g.get("db_dropped"):
+        return conn  # opened for this request, and describe() ended its transaction
+    try:
+        # Also ends this request's read snapshot: the write starts a new transaction.
+        conn.rollback()
+    except MySQLdb.OperationalError as exc:
+        discard_db(error_code(exc))
+        log.warning("pooled connection was dead before a write (%s); using a new one", exc)
+        return get_db()
+    return conn
 
 
 def run_write(work):
@@ -227,10 +365,12 @@ def run_write(work):
     for attempt in (1, 2):
         last = attempt == 2
         try:
-            conn = get_db()
+            conn = _connection_for_write()
         except DatabaseUnavailable as exc:
             if not last and exc.code in CONNECT_FAILED | RETRYABLE:
+                count_retry("write", exc.code)
                 continue
+            count_give_up("write", exc.code)
             raise
         try:
             cur = conn.cursor(DictCursor)
@@ -238,10 +378,12 @@ def run_write(work):
             cur.close()
         except MySQLdb.OperationalError as exc:
             code = error_code(exc)
-            discard_db()
+            discard_db(code)
             if not last and code in RETRYABLE | {DEADLOCK}:
+                count_retry("write", code)
                 log.warning("write failed (%s), retrying once on a new connection", exc)
                 continue
+            count_give_up("write", code)
             raise DatabaseUnavailable(code=code) from exc
         except BaseException:
             discard_db()
@@ -252,10 +394,12 @@ def run_write(work):
             conn.commit()
         except MySQLdb.OperationalError as exc:
             code = error_code(exc)
-            discard_db()
+            discard_db(code)
             if not last and code == DEADLOCK:
+                count_retry("commit", code)
                 log.warning("commit failed (%s), retrying once on a new connection", exc)
                 continue
+            count_give_up("commit", code)
             raise DatabaseUnavailable(
                 "The connection to the database was lost while saving; "
                 "the change may not have been saved. Reload to check.",

@@ -10,7 +10,7 @@ bp = Blueprint("pages", __name__)
 
 def _render_index(form=None, errors=None, status=200):
     rows = products.list_products()
-    state = products.snapshot()
+    state = products.snapshot(total_products=len(rows))
     return (
         render_template(
             "index.html",

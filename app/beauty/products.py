@@ -1,10 +1,23 @@
 """Product queries, the serving node's identity and the Galera view, plus display helpers."""
 
+import threading
+import time
 from decimal import Decimal
 
 import MySQLdb
+from flask import current_app
 
-from .db import ER_UNKNOWN_SYSTEM_VARIABLE, DatabaseUnavailable, discard_db, error_code, query, raw_query, run_write
+from .db import (
+    ER_UNKNOWN_SYSTEM_VARIABLE,
+    DatabaseUnavailable,
+    _text,
+    discard_db,
+    error_code,
+    get_db,
+    query,
+    raw_query,
+    run_write,
+)
 
 COLUMNS = "id, name, price, stock, created_at"
 
@@ -104,27 +117,69 @@ def _scalar_or_none(sql):
         if error_code(exc) == ER_UNKNOWN_SYSTEM_VARIABLE:
             return None
         if isinstance(exc, MySQLdb.OperationalError):
-            discard_db()
+            discard_db(error_code(exc))
             raise DatabaseUnavailable(code=error_code(exc)) from exc
         raise
     return next(iter(rows[0].values())) if rows else None
 
 
-def _text(value):
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return value
-
-
 def node_name():
-    """The Galera node that answered; the server's hostname when it is not a Galera node."""
-    name = _text(_scalar_or_none("SELECT @@wsrep_node_name AS v"))
-    if not name:
-        name = _text(_scalar_or_none("SELECT @@hostname AS v"))
-    return name or "unknown"
+    """The Galera node behind this request's connection (the server's hostname when it is
+    not a Galera node), learned when the connection was opened."""
+    return get_db().pool_state.node or "unknown"
+
+
+def check_database():
+    """One round trip on this request's connection: does the member still answer?"""
+    query("SELECT 1 AS ok")
+
+
+class ClusterCache:
+    """The cluster panel, per process: at most ``max_age`` seconds old, and while it is
+    being read again the other threads wait for that one read instead of adding theirs."""
+
+    def __init__(self, max_age):
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._entry = None  # (monotonic time the read began, value)
+        self.reads = 0
+
+    def _fresh(self):
+        entry = self._entry
+        if entry is not None and time.monotonic() - entry[0] < self.max_age:
+            return entry
+        return None
+
+    def get(self, read):
+        entry = self._fresh()
+        if entry is None:
+            with self._lock:
+                entry = self._fresh()
+                if entry is None:
+                    began = time.monotonic()
+                    self.reads += 1
+                    entry = self._entry = (began, read())
+        return entry[1]
+
+
+CLUSTER_CACHE = "beauty.cluster_cache"
+
+
+def _cluster_cache():
+    cache = current_app.extensions.get(CLUSTER_CACHE)
+    if cache is None:
+        cache = current_app.extensions.setdefault(
+            CLUSTER_CACHE, ClusterCache(current_app.config["CLUSTER_CACHE_SECONDS"])
+        )
+    return cache
 
 
 def cluster_info():
+    """The Galera status as a member saw it at most CLUSTER_CACHE_SECONDS ago."""
+    return _cluster_cache().get(read_cluster_info)
+
+
+def read_cluster_info():
     """The Galera status as the serving node sees it, or ``{"galera": False}``."""
     wsrep_on = _scalar_or_none("SELECT @@global.wsrep_on AS v")
     if not wsrep_on or str(wsrep_on) in ("0", "OFF"):
@@ -142,17 +197,18 @@ def cluster_info():
 
 def tls_cipher():
     """The cipher of this request's database session, or None when it is not encrypted."""
-    rows = query("SHOW SESSION STATUS LIKE 'Ssl\\_cipher'")
-    value = _text(rows[0]["Value"]) if rows else ""
-    return value or None
+    return get_db().pool_state.tls_cipher
 
 
-def snapshot():
-    """Everything the page header and status card show, from one connection."""
+def snapshot(total_products=None):
+    """Everything the page header and status card show, for this request's connection;
+    pass ``total_products`` when the caller has just listed them all."""
+    if total_products is None:
+        total_products = count_products()
     return {
         "node": node_name(),
         "database": "connected",
         "db_tls_cipher": tls_cipher(),
-        "total_products": count_products(),
+        "total_products": total_products,
         "cluster": cluster_info(),
     }

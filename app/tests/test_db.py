@@ -188,22 +188,6 @@ def test_deadlock_victim_is_retried_on_a_new_connection(app, sql, db_settings):
     assert sql("SELECT COUNT(*) FROM products WHERE name LIKE 'ballast%%'") == ((0,),)
 
 
-def test_connection_is_closed_at_teardown(app, sql):
-    with app.app_context():
-        conn = db.get_db()
-        thread_id = conn.thread_id()
-    assert sql("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s", (thread_id,)) == (
-        (0,),
-    ) or wait_until(
-        lambda: sql("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s", (thread_id,)) == ((0,),),
-        5,
-        "the connection to close",
-    )
-
-
-# --- schema command ---------------------------------------------------------------------
-
-
 def test_init_db_is_idempotent(app, sql):
     sql("DROP TABLE IF EXISTS products")
     runner = app.test_cli_runner()

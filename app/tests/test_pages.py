@@ -5,6 +5,7 @@ import re
 import pytest
 
 from beauty import create_app
+from beauty.config import ConfigError
 from conftest import make_config
 
 
@@ -173,3 +174,20 @@ def test_form_post_with_csrf_token_is_accepted(db_settings, sql, app):
     response = client.post("/products", data={"csrf_token": token, "name": "Honest", "price": "1", "stock": "1"})
     assert response.status_code == 302
     assert sql("SELECT name FROM products") == (("Honest",),)
+
+
+def test_cluster_panel_links_to_the_dashboard_when_one_is_configured(db_settings, app):
+    assert 'id="cluster-dashboard"' not in app.test_client().get("/").get_data(as_text=True)
+    linked = create_app(make_config(db_settings, DASHBOARD_URL="http://localhost:9090/consoles/galera.html"))
+    page = linked.test_client().get("/").get_data(as_text=True)
+    assert 'id="cluster-dashboard"' in page
+    assert 'href="http://localhost:9090/consoles/galera.html"' in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "data:text/html,x", "//evil.example/x", "localhost:9090", "http://", "http://a b/", 42],
+)
+def test_a_dashboard_link_that_is_not_a_web_address_is_refused(db_settings, url):
+    with pytest.raises(ConfigError, match="BEAUTY_DASHBOARD_URL"):
+        create_app(make_config(db_settings, DASHBOARD_URL=url))
