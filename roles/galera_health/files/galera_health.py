@@ -12,6 +12,11 @@ it; a verdict older than stale_after answers 503 "stale". Clients are served by
 one selector loop, so idle or slow sockets cost a file descriptor, never a thread,
 and are dropped after client_timeout.
 
+SIGHUP re-reads the settings file without closing the listening sockets, so HAProxy
+never sees a failed check for a change of peers or timeouts. A file that does not
+validate, or that moves the listening address or port (a restart's job), is refused
+and the running settings stay.
+
 Standard library only, plus PyMySQL from the distribution (python3-pymysql). The
 database user authenticates with unix_socket, so no password exists anywhere.
 """
@@ -24,6 +29,7 @@ import json
 import logging
 import os
 import selectors
+import signal
 import socket
 import sys
 import threading
@@ -411,6 +417,13 @@ class VerdictCache:
     def stop(self):
         self._stop.set()
 
+    def reconfigure(self, settings):
+        """Take new settings; the next refresh uses them."""
+        with self._lock:
+            self._checker.settings = settings
+            self._ttl = settings.cache_ttl
+            self._stale_after = settings.stale_after
+
     def _run(self):
         while not self._stop.is_set():
             started = self._clock()
@@ -504,8 +517,11 @@ class HealthServer:
             raise
         return listener
 
-    def serve_forever(self, poll_interval=0.25):
+    def serve_forever(self, poll_interval=0.25, between=None):
+        """Serve until shutdown(); `between` is called after every wake-up of the loop."""
         while not self._stop.is_set():
+            if between is not None:
+                between()
             for key, events in self._selector.select(self._wait_time(poll_interval)):
                 if key.data is None:
                     self._accept(key.fileobj)
@@ -634,6 +650,28 @@ class HealthServer:
         client.sock.close()
 
 
+def reload_settings(path, server, cache):
+    """Apply the settings file to a running endpoint; return whether it was applied."""
+    try:
+        settings = load_settings(path)
+    except (OSError, ValueError, configparser.Error) as error:
+        LOG.error("reload refused, the running settings stay: invalid settings in %s: %s", path, error)
+        return False
+    running = server.settings
+    if (settings.bind_addresses, settings.port) != (running.bind_addresses, running.port):
+        LOG.error(
+            "reload refused, the running settings stay: server.bind_address and server.port"
+            " change only with a restart (running on %s port %d)",
+            " ".join(running.bind_addresses),
+            running.port,
+        )
+        return False
+    cache.reconfigure(settings)
+    server.settings = settings
+    LOG.info("reloaded %s: %d peer(s), TCP probe %s", path, len(settings.peer_urls), settings.tcp_probe)
+    return True
+
+
 def main(argv=None):
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--config", default="/etc/galera-health/galera-health.conf", help="INI settings file")
@@ -641,6 +679,9 @@ def main(argv=None):
     mode.add_argument("--check-config", action="store_true", help="validate the settings file and exit")
     mode.add_argument("--once", action="store_true", help="print one verdict; exit 0 if healthy, else 1")
     options = arguments.parse_args(argv)
+    # First, so a reload sent while starting is kept for later instead of killing the process.
+    reload_requested = threading.Event()
+    signal.signal(signal.SIGHUP, lambda *_: reload_requested.set())
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
 
     try:
@@ -665,8 +706,14 @@ def main(argv=None):
         len(settings.peer_urls),
         settings.tcp_probe,
     )
+
+    def reload_if_asked():
+        if reload_requested.is_set():
+            reload_requested.clear()
+            reload_settings(options.config, server, cache)
+
     try:
-        server.serve_forever()
+        server.serve_forever(between=reload_if_asked)
     except KeyboardInterrupt:
         pass
     finally:
