@@ -15,15 +15,37 @@ import time
 from pathlib import Path
 
 import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = Path(os.environ.get("BEAUTY_TEST_INVENTORY", ROOT / "inventories/docker/hosts.yml"))
+
+# The values the roles default to (roles/shared): ports by short name, e.g. PORTS["frontend"]
+# for shared_frontend_port, and the MariaDB socket. Tests read them here, never restate them.
+_SHARED = yaml.safe_load((ROOT / "roles/shared/defaults/main.yml").read_text())
+PORTS = {
+    key.removeprefix("shared_").removesuffix("_port"): int(value)
+    for key, value in _SHARED.items()
+    if key.endswith("_port")
+}
+MARIADB_SOCKET = _SHARED["shared_mariadb_socket"]
+# The app's database and the accounts the galera role creates.
+DATABASE = _SHARED["shared_database"]
+APP_USER = _SHARED["shared_app_db_user"]
+ADMIN_USER = _SHARED["shared_admin_db_user"]
+# The web logins of HAProxy's statistics page and of Prometheus.
+STATS_USER = _SHARED["shared_stats_user"]
+PROMETHEUS_USER = _SHARED["shared_prometheus_user"]
 
 
 def ansible_env() -> dict:
     env = dict(os.environ)
     env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
     env["PATH"] = f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"
+    # The tests read playbooks' output: molecule forces colour on (ANSIBLE_FORCE_COLOR),
+    # and an escape code before a line's text hides it from a pattern anchored at its start.
+    env.pop("ANSIBLE_FORCE_COLOR", None)
+    env["ANSIBLE_NOCOLOR"] = "1"
     return env
 
 
@@ -70,8 +92,15 @@ def run_playbook(
 
 
 def docker_exec(container: str, *cmd: str, check: bool = True, timeout: int = 60) -> subprocess.CompletedProcess:
+    # Output is text for the tests, but some commands also print what a peer sent them
+    # (openssl s_client prints Galera's binary handshake): such bytes become U+FFFD.
     return subprocess.run(
-        ["docker", "exec", container, *cmd], check=check, capture_output=True, text=True, timeout=timeout
+        ["docker", "exec", container, *cmd],
+        check=check,
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
     )
 
 
@@ -80,6 +109,17 @@ def start_container(container: str) -> None:
     subprocess.run(
         [str(ROOT / "lab/boot-container.sh"), container], check=True, capture_output=True, text=True, timeout=240
     )
+
+
+def connected(network: str, container: str) -> bool:
+    """Whether the container is attached to the network (docker network disconnect cuts it off)."""
+    out = subprocess.run(
+        ["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", container],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return f'"{network}"' in out
 
 
 def sql(container: str, query: str, database: str | None = None) -> list[list[str]]:
@@ -123,7 +163,7 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.5):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
-def haproxy_servers(stats_url: str, password: str, user: str = "admin") -> dict[str, str]:
+def haproxy_servers(stats_url: str, password: str, user: str = STATS_USER) -> dict[str, str]:
     """{server name: status} for the Galera backend, from HAProxy's CSV stats."""
     resp = requests.get(f"{stats_url};csv", auth=(user, password), timeout=3)
     resp.raise_for_status()

@@ -1,15 +1,6 @@
-import sys
-from pathlib import Path
-
 import pytest
 
-# The scenarios' shared helpers (not a package: `molecule` is the tool's own name).
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-# The project root, for tools.writeload (the write-load client with a ledger).
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-
 import lab
-from fixtures import app_url, inv, node_names, nodes, stats_password, stats_url  # noqa: F401 - fixtures, found by name
 
 
 @pytest.fixture(autouse=True)

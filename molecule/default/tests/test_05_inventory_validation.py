@@ -22,6 +22,12 @@ def assert_refused_without_change(result, *fragments):
     [
         ('{"galera_bootstrap_node": "mariadb-node9"}', "mariadb-node9"),
         ('{"galera_sst_method": "ftp"}', "ftp"),
+        ('{"galera_failure_detection": "fast"}', "unknown profile 'fast'"),
+        (
+            '{"galera_failure_detection": {"keepalive_period": 1, "inactive_check_period": 1,'
+            ' "suspect_timeout": 2, "inactive_timeout": 6, "install_timeout": 5, "join_retrans_period": 0.5}}',
+            "more than a third of suspect_timeout",
+        ),
     ],
 )
 def test_bad_variables_are_refused(extra, named):

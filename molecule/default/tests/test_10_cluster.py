@@ -56,19 +56,27 @@ def test_durable_settings_and_no_bootstrap_flag_in_config(nodes):
 
 
 def test_joiners_received_their_copy_by_mariabackup(nodes):
+    # mariadbd's own lines: it runs the joiner script and reports the transfer. The script's
+    # lines ("mariabackup SST completed on joiner") were missing from one CI run's journal.
     for node in nodes[1:]:
         journal = lab.docker_exec(node, "journalctl", "-u", "mariadb", "--no-pager").stdout
-        assert "mariabackup SST completed on joiner" in journal, node
+        assert "wsrep_sst_mariabackup --role 'joiner'" in journal, f"{node}: no mariabackup joiner ran"
+        assert "SST succeeded for position" in journal, f"{node}: no state transfer completed"
 
 
 def _connect_through_haproxy(user, password):
     return MySQLdb.connect(
-        host="127.0.0.1", port=3300, user=user, password=password, database="beauty", connect_timeout=5
+        host="127.0.0.1",
+        port=lab.PORTS["frontend"],
+        user=user,
+        password=password,
+        database=lab.DATABASE,
+        connect_timeout=5,
     )
 
 
 def test_app_user_is_limited_to_the_beauty_database():
-    conn = _connect_through_haproxy("beauty_app", lab.credential("db_app"))
+    conn = _connect_through_haproxy(lab.APP_USER, lab.credential("db_app"))
     try:
         cur = conn.cursor()
         cur.execute("SELECT COUNT(*) FROM products")

@@ -21,8 +21,8 @@ def served_by(app_url, loads):
 
 def test_stats_page_requires_the_password(stats_url, stats_password):
     assert requests.get(stats_url, timeout=3).status_code == 401
-    assert requests.get(stats_url, auth=("admin", "admin123"), timeout=3).status_code == 401
-    assert requests.get(stats_url, auth=("admin", stats_password), timeout=3).status_code == 200
+    assert requests.get(stats_url, auth=(lab.STATS_USER, "admin123"), timeout=3).status_code == 401
+    assert requests.get(stats_url, auth=(lab.STATS_USER, stats_password), timeout=3).status_code == 200
 
 
 def test_every_backend_is_up(stats_url, stats_password, node_names):

@@ -17,7 +17,14 @@ def add_product(app_url, name, price="150000", stock=7):
 
 
 def test_1_load_balancing_rotates_over_all_nodes(app_url, node_names):
-    assert set(served_by(app_url, 30)) == set(node_names.values())
+    # HAProxy balances per connection and the app pools them: a member that was out (the
+    # test before this one isolates node3) gets its share back as the pools probe for it,
+    # within seconds of traffic. Refresh as the seed's user would, until every node served.
+    seen, started = [], time.monotonic()
+    while set(seen) != set(node_names.values()) and len(seen) < 300 and time.monotonic() - started < 20:
+        seen += served_by(app_url, 10)
+    assert set(seen) == set(node_names.values()), f"after {len(seen)} page loads only {sorted(set(seen))}"
+    print(f"every node served within {len(seen)} page loads ({time.monotonic() - started:.1f} s)")
 
 
 def test_2_high_availability_when_node2_stops(nodes, node_names, app_url, stats_url, stats_password):
@@ -57,7 +64,7 @@ def test_2_high_availability_when_node2_stops(nodes, node_names, app_url, stats_
         worker.join(15)
     assert marked_down_after <= 3.0, f"HAProxy took {marked_down_after:.1f} s to mark {name2} down"
     assert errors == [], f"the app answered 5xx or failed while {node2} was down: {errors[:5]}"
-    have = {r[0] for r in lab.sql(node2, "SELECT name FROM products WHERE name LIKE 'ha-during-%'", "beauty")}
+    have = {r[0] for r in lab.sql(node2, "SELECT name FROM products WHERE name LIKE 'ha-during-%'", lab.DATABASE)}
     assert set(written) <= have, f"{node2} lacks rows written while it was down: {set(written) - have}"
 
 
@@ -67,6 +74,6 @@ def test_3_product_added_through_the_app_is_on_every_node(nodes, app_url):
     for node in nodes:
         # The seed's command: mysql beauty -e "SELECT * FROM products;" on every node.
         out = lab.docker_exec(
-            node, "mysql", "beauty", "-e", "SET SESSION wsrep_sync_wait=1; SELECT * FROM products;"
+            node, "mysql", lab.DATABASE, "-e", "SET SESSION wsrep_sync_wait=1; SELECT * FROM products;"
         ).stdout
         assert name in out, node

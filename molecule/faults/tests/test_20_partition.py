@@ -7,16 +7,6 @@ import lab
 from conftest import wait_for_more_writes
 
 
-def _connected(network, container):
-    out = subprocess.run(
-        ["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", container],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return f'"{network}"' in out
-
-
 def test_partitioned_member_leaves_rotation_and_rejoins(
     inv, nodes, node_names, lab_network, stats_url, stats_password, servers_up, cluster_whole, write_load, report
 ):
@@ -51,7 +41,7 @@ def test_partitioned_member_leaves_rotation_and_rejoins(
         )
         wait_for_more_writes(load, 10)
     finally:
-        if not _connected(lab_network, victim):
+        if not lab.connected(lab_network, victim):
             subprocess.run(["docker", "network", "connect", "--ip", address, lab_network, victim], check=True)
     healed = time.monotonic()
     lab.wait_for(cluster_whole, 180, f"{victim} Synced in the whole cluster again")

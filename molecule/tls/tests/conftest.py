@@ -2,16 +2,10 @@
 BEAUTY_TEST_CREDENTIALS, BEAUTY_TEST_APP_URL and BEAUTY_TEST_STATS_URL."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-# The scenarios' shared helpers (not a package: `molecule` is the tool's own name).
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-
 import lab
-from fixtures import app_url, inv, nodes  # noqa: F401 - shared fixtures, found by name
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +23,7 @@ def app_host(inv):
 @pytest.fixture(scope="session")
 def stats_url(proxy):
     """With TLS on the stats page is HTTPS, on the address its certificate names."""
-    return os.environ.get("BEAUTY_TEST_STATS_URL", f"https://{proxy[1]}:8404/stats")
+    return os.environ.get("BEAUTY_TEST_STATS_URL", f"https://{proxy[1]}:{lab.PORTS['stats']}/stats")
 
 
 @pytest.fixture(scope="session")

@@ -10,15 +10,15 @@ from tlslab import TLS_APPLICATION_DATA, Capture
 def test_replication_port_carries_no_plaintext(nodes):
     watcher, writer = nodes[0], nodes[1]
     marker = f"tls-replication-marker-{uuid.uuid4().hex}"
-    with Capture(watcher, 4567) as capture:
+    with Capture(watcher, lab.PORTS["galera_replication"]) as capture:
         capture.wait_for_traffic()
-        lab.sql(writer, f"INSERT INTO products (name, price, stock) VALUES ('{marker}', 1.00, 1)", "beauty")
+        lab.sql(writer, f"INSERT INTO products (name, price, stock) VALUES ('{marker}', 1.00, 1)", lab.DATABASE)
         lab.wait_for(
             lambda: (
                 lab.sql(
                     watcher,
                     f"SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM products WHERE name = '{marker}'",
-                    "beauty",
+                    lab.DATABASE,
                 )
                 == [["1"]]
             ),

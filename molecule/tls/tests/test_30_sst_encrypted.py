@@ -7,19 +7,19 @@ import uuid
 import lab
 from tlslab import TLS_APPLICATION_DATA, Capture
 
-SST_PORT = 4444
+SST_PORT = lab.PORTS["galera_sst"]
 
 
 def test_forced_sst_is_encrypted(nodes):
     joiner, donor_side = nodes[-1], nodes[0]
     marker = f"tls-sst-marker-{uuid.uuid4().hex}"
-    lab.sql(donor_side, f"INSERT INTO products (name, price, stock) VALUES ('{marker}', 1.00, 1)", "beauty")
+    lab.sql(donor_side, f"INSERT INTO products (name, price, stock) VALUES ('{marker}', 1.00, 1)", lab.DATABASE)
     lab.wait_for(
         lambda: (
             lab.sql(
                 joiner,
                 f"SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM products WHERE name = '{marker}'",
-                "beauty",
+                lab.DATABASE,
             )
             == [["1"]]
         ),
@@ -45,4 +45,4 @@ def test_forced_sst_is_encrypted(nodes):
     assert len(data) > 1_000_000, f"the capture holds no state transfer ({len(data)} bytes)"
     assert TLS_APPLICATION_DATA in data
     assert marker.encode() not in data, "table data crossed the SST port in plain text"
-    assert lab.sql(joiner, f"SELECT COUNT(*) FROM products WHERE name = '{marker}'", "beauty") == [["1"]]
+    assert lab.sql(joiner, f"SELECT COUNT(*) FROM products WHERE name = '{marker}'", lab.DATABASE) == [["1"]]

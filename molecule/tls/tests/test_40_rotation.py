@@ -11,7 +11,7 @@ import requests
 import lab
 from tlslab import login, refusal_code
 
-FRONTEND_PORT = 3300
+FRONTEND_PORT = lab.PORTS["frontend"]
 
 
 def _client(app_url, stop, errors, done):
@@ -55,20 +55,22 @@ def test_rotating_the_app_password_fails_no_request(app_url, proxy, ca_file):
     new = lab.credential("db_app")
     assert new != old and len(new) == 32
     assert not (lab.credentials_dir() / "db_app.next").exists()
-    conn = login(address, FRONTEND_PORT, "beauty_app", new, ca=ca_file)
+    conn = login(address, FRONTEND_PORT, lab.APP_USER, new, ca=ca_file)
     conn.close()
-    assert refusal_code(address, FRONTEND_PORT, "beauty_app", old, ca=ca_file) == 1045
+    assert refusal_code(address, FRONTEND_PORT, lab.APP_USER, old, ca=ca_file) == 1045
 
 
 def test_stats_page_is_served_over_tls_only(stats_url, ca_file):
     assert stats_url.startswith("https://")
     assert (
-        requests.get(stats_url, auth=("admin", lab.credential("haproxy_stats")), timeout=5, verify=ca_file).status_code
+        requests.get(
+            stats_url, auth=(lab.STATS_USER, lab.credential("haproxy_stats")), timeout=5, verify=ca_file
+        ).status_code
         == 200
     )
     # The same port in clear text must not take the password.
     with pytest.raises(requests.ConnectionError):
-        requests.get(stats_url.replace("https://", "http://"), auth=("admin", "x"), timeout=5)
+        requests.get(stats_url.replace("https://", "http://"), auth=(lab.STATS_USER, "x"), timeout=5)
 
 
 def test_rotating_the_stats_password(stats_url, ca_file):
@@ -79,8 +81,8 @@ def test_rotating_the_stats_password(stats_url, ca_file):
     assert new != old
     # A reload: the old password may be accepted until the new process takes over.
     lab.wait_for(
-        lambda: requests.get(stats_url, auth=("admin", old), timeout=5, verify=ca_file).status_code == 401,
+        lambda: requests.get(stats_url, auth=(lab.STATS_USER, old), timeout=5, verify=ca_file).status_code == 401,
         30,
         "the old stats password to be refused",
     )
-    assert requests.get(stats_url, auth=("admin", new), timeout=5, verify=ca_file).status_code == 200
+    assert requests.get(stats_url, auth=(lab.STATS_USER, new), timeout=5, verify=ca_file).status_code == 200

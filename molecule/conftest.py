@@ -1,4 +1,5 @@
-"""pytest fixtures every scenario uses; each scenario's conftest imports them by name.
+"""pytest fixtures every molecule scenario shares (pytest finds this conftest above each
+scenario's tests/; a scenario's own conftest overrides one by defining it again).
 
 The lab comes from the inventory (BEAUTY_TEST_INVENTORY), so the same tests run against
 the shared lab or a private copy; the URLs can be pointed at a private lab too.
@@ -30,12 +31,12 @@ def node_names(inv, nodes):
 
 @pytest.fixture(scope="session")
 def app_url():
-    return os.environ.get("BEAUTY_TEST_APP_URL", "http://127.0.0.1:5000")
+    return os.environ.get("BEAUTY_TEST_APP_URL", f"http://127.0.0.1:{lab.PORTS['app']}")
 
 
 @pytest.fixture(scope="session")
 def stats_url():
-    return os.environ.get("BEAUTY_TEST_STATS_URL", "http://127.0.0.1:8404/stats")
+    return os.environ.get("BEAUTY_TEST_STATS_URL", f"http://127.0.0.1:{lab.PORTS['stats']}/stats")
 
 
 @pytest.fixture(scope="session")
