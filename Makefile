@@ -10,24 +10,27 @@ PLAYBOOK  := $(BIN)/ansible-playbook -i $(INVENTORY)
 # molecule and testinfra call ansible-* by name.
 export PATH := $(abspath $(BIN)):$(PATH)
 # Scenarios `make test` runs; override e.g. `make test SCENARIOS=default`. The ones on the
-# Docker lab's containers run one after another, in this order; laptops has containers and
-# a network of its own, so it runs beside them (after lint and the app tests).
-SCENARIOS ?= default faults tls laptops
-LAB_SCENARIOS    := $(filter-out laptops,$(SCENARIOS))
-OTHER_SCENARIOS  := $(filter laptops,$(SCENARIOS))
+# Docker lab's containers (default, faults) run one after another, in this order; laptops,
+# tls and arbitrator have containers and networks of their own, so they run beside them,
+# one after the other (after lint and the app tests).
+SCENARIOS ?= default faults tls laptops arbitrator
+SIDE_SCENARIOS   := laptops tls arbitrator
+LAB_SCENARIOS    := $(filter-out $(SIDE_SCENARIOS),$(SCENARIOS))
+OTHER_SCENARIOS  := $(filter $(SIDE_SCENARIOS),$(SCENARIOS))
 # Every phase's duration goes to artifacts/phases.tsv; `make test` ends with the table.
 PHASES    := $(BIN)/python -m tools.phases
 # Seconds: `make test` warns past TEST_BUDGET; .ci/run fails past its own hard limit.
 TEST_BUDGET ?= 2700
 
-.PHONY: help venv demo down status lint test test-all test-app test-roles test-molecule test-lab test-other lab-images bench clean
+.PHONY: help venv demo down status lint test test-all test-app test-roles test-molecule test-lab test-other lab-images bench soak clean
 
 help:
 	@echo "make demo    - build and start the Docker lab: 3 Galera nodes, HAProxy, the app"
 	@echo "make test    - lint, app tests and molecule scenarios ($(SCENARIOS)), with a phase table"
 	@echo "make status  - one table of the cluster's health (non-zero exit when unhealthy)"
 	@echo "make down    - remove the lab containers and network"
-	@echo "make bench   - print app throughput figures against the running lab"
+	@echo "make bench   - print app throughput figures against the running lab, then failover figures"
+	@echo "make soak    - saturate both cores for SOAK_SECONDS (300) under writes; count unplanned view changes"
 
 # The controller's tools live in a project venv, rebuilt when requirements change.
 $(BIN)/.installed: requirements.txt app/requirements.txt
@@ -43,12 +46,8 @@ demo: venv
 	$(PLAYBOOK) playbooks/lab.yml
 	$(PLAYBOOK) playbooks/site.yml
 	@echo
-	@echo "make demo took $$(( $$(date +%s) - $$(cat .demo-started) )) s"; rm -f .demo-started
-	@echo "The Beauty Products lab is up:"
-	@echo "  app            http://localhost:5000"
-	@echo "  HAProxy stats  http://localhost:8404/stats  (user admin, password in credentials/docker/haproxy_stats)"
-	@echo "  MySQL via HAProxy  127.0.0.1:3300  (beauty_admin / credentials/docker/db_admin)"
-	@echo "  cluster size   docker exec mariadb-node1 mysql -e \"SHOW STATUS LIKE 'wsrep_cluster_size';\""
+	@echo "make demo took $$(( $$(date +%s) - $$(cat .demo-started) )) s (where to browse: site.yml's last task, above)"
+	@rm -f .demo-started
 
 down: venv
 	$(PLAYBOOK) playbooks/lab.yml -e lab_state=absent
@@ -56,18 +55,32 @@ down: venv
 status: venv
 	$(PLAYBOOK) playbooks/status.yml
 
+# The alert rules: the monitoring role's templates are rendered from the Docker inventory
+# (its three members are what alerts_test.yml expects), then checked and unit-tested.
+MONITORING_OUT := artifacts/monitoring
+MONITORING     := roles/monitoring
+
 lint: venv
 	$(PHASES) run yamllint -- $(BIN)/yamllint -s .
 	$(PHASES) run ansible-lint -- $(BIN)/ansible-lint
 	$(PHASES) run ruff -- $(BIN)/ruff check .
 	$(PHASES) run ruff-format -- $(BIN)/ruff format --check .
+	@mkdir -p $(MONITORING_OUT)
+	$(PHASES) run monitoring-render -- $(BIN)/ansible-playbook -i inventories/docker/hosts.yml $(MONITORING)/tests/render.yml
+	$(PHASES) run promtool-check -- promtool check rules $(MONITORING)/files/alerts/*.rules.yml $(MONITORING_OUT)/galera-inventory.rules.yml
+	$(PHASES) run promtool-config -- promtool check config --syntax-only $(MONITORING_OUT)/prometheus.yml
+	$(PHASES) run promtool-web -- promtool check web-config $(MONITORING_OUT)/web.yml
+	$(PHASES) run promtool-test -- promtool test rules $(MONITORING)/tests/alerts_test.yml $(MONITORING)/tests/alerts_without_inventory_test.yml
 
 test-app: venv
 	$(PHASES) run app-tests -- $(BIN)/pytest app/tests -q
 
-# Roles' own Python, against real servers (galera_health: a one-node Galera cluster).
+# Roles' own Python: galera_health against a real one-node Galera server; the firewall
+# role's filter and plugins/filter's (unit tests, no server). Then the test tooling's own tests (tools/tests, run as
+# `python -m pytest` so `tools` imports from the project root).
 test-roles: venv
-	$(PHASES) run role-tests -- $(BIN)/pytest roles/galera_health/tests -q
+	$(PHASES) run role-tests -- $(BIN)/pytest roles/galera_health/tests roles/firewall/tests plugins/tests -q
+	$(PHASES) run tool-tests -- $(BIN)/python -m pytest tools/tests -q
 
 # The lab images (base by debootstrap where nothing can be pulled, bare node, node with
 # packages), built once before the scenarios that start from them side by side.
@@ -100,8 +113,18 @@ test: venv
 	@rc=0; $(MAKE) --no-print-directory -j2 -Otarget test-all || rc=$$?; \
 	  $(PHASES) report --warn-after $(TEST_BUDGET); exit $$rc
 
+# Throughput (published port, container address, inside: nginx, gunicorn, database TLS off
+# and on), then writes through the app while one member is killed and brought back.
 bench: venv
 	$(BIN)/python -m tools.bench_app --direct-url http://172.30.0.30:5000 --inside beauty-app
+	$(BIN)/python -m tools.bench_failover --inventory $(INVENTORY) --haproxy haproxy-lb \
+	  --nodes mariadb-node1,mariadb-node2,mariadb-node3 --kill mariadb-node2
+
+# Both cores saturated by stress-ng under the app's writes, against the running lab: a member
+# that is only starved of CPU must not be evicted (galera_failure_detection: lab).
+SOAK_SECONDS ?= 300
+soak: venv
+	$(BIN)/python -m tools.soak --nodes mariadb-node1,mariadb-node2,mariadb-node3 --seconds $(SOAK_SECONDS)
 
 clean: down
 	rm -rf $(VENV)

@@ -143,7 +143,19 @@ def parse_args(argv=None):
     parser.add_argument("--down", type=float, default=15.0, help="seconds of writes while the node is dead")
     parser.add_argument("--after", type=float, default=5.0, help="seconds of writes after it is Synced again")
     parser.add_argument("--sync-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--keep-rows",
+        action="store_true",
+        help="keep the run's wl-* products (by default they are deleted once every node holds them all,"
+        " so the next `make bench` measures the same list; after a loss they are always kept)",
+    )
     return parser.parse_args(argv)
+
+
+def delete_run_rows(container, load):
+    """Remove this run's products through one member (Galera replicates the DELETE)."""
+    result = docker("exec", container, "mariadb", "-e", f"DELETE FROM {load.app_rows()}", timeout=60)
+    print(f"  the run's rows: {'deleted' if result.returncode == 0 else 'NOT deleted: ' + result.stderr.strip()}")
 
 
 def main(argv=None):
@@ -232,6 +244,8 @@ def main(argv=None):
         missing = load.missing_on_nodes([n for n in nodes if n != args.kill])
         lost = any(missing.values())
         print(f"  survivors: {missing}")
+    if not lost and to_synced is not None and not args.keep_rows:
+        delete_run_rows(nodes[0], load)
     return 1 if lost or to_synced is None else 0
 
 

@@ -8,12 +8,16 @@
 Durations go to $PHASES_FILE (default artifacts/phases.tsv), one line per phase, appended
 by every process, so phases that run side by side are all recorded. `report` prints them
 with the wall-clock total since `reset`, warns past --warn-after and exits 1 past
---fail-after, naming the slowest phases. Standard library only (it runs before the venv),
-except `molecule`, which reads the scenario's molecule.yml with PyYAML from the venv.
+--fail-after, naming the slowest phases. Each phase's output is also kept in
+artifacts/logs/<phase>.log, and the report ends with why each failed phase failed (pytest's
+FAILED lines and assertion lines, Ansible's fatal lines), so the tail of a CI log says it.
+Standard library only (it runs before the venv), except `molecule`, which reads the
+scenario's molecule.yml with PyYAML from the venv.
 """
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -52,12 +56,29 @@ def record(name, seconds, rc):
         os.close(fd)
 
 
+def log_path(name):
+    folder = os.path.join(os.path.dirname(phases_file()) or ".", "logs")
+    return os.path.join(folder, re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".log")
+
+
 def run(name, command):
     if not command:
         raise SystemExit("phases run: no command given for phase %r" % name)
     print("== phase %s: %s" % (name, " ".join(command)), flush=True)
+    path = log_path(name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     start = time.monotonic()
-    rc = subprocess.call(command)
+    # The output goes on to our stdout line by line and into the phase's log.
+    with open(path, "wb") as log:
+        # Without a terminal pytest would cut its summary lines at 80 columns.
+        env = dict(os.environ, COLUMNS=os.environ.get("COLUMNS", "200"))
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        for line in iter(proc.stdout.readline, b""):
+            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.flush()
+            log.write(line)
+        proc.stdout.close()
+        rc = proc.wait()
     seconds = time.monotonic() - start
     record(name, seconds, rc)
     print("== phase %s: %s in %s" % (name, "ok" if rc == 0 else "FAILED (exit %d)" % rc, fmt(seconds)), flush=True)
@@ -106,6 +127,31 @@ def read():
     return rows, started
 
 
+# What says why a phase failed: pytest's summary and assertion lines, Ansible's failures.
+REASON = re.compile(r"^(FAILED |ERROR |E   |fatal: |failed: |ERROR! |CRITICAL )")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# molecule frames its tools' output: "  │ FAILED tests/...".
+FRAME = re.compile(r"^\s*[│┃|]\s?")
+
+
+def reasons(name, limit=12, width=300):
+    """The lines of a failed phase's log that say why, at most `limit`, each cut to `width`."""
+    path = log_path(name)
+    if not os.path.exists(path):
+        return ["(no log at %s)" % path]
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = [FRAME.sub("", ANSI.sub("", line)).rstrip() for line in handle]
+    # pytest's short summary names every failed test: those first, then the first assertion lines.
+    summary = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    picked = summary + [line for line in lines if REASON.match(line) and line not in summary]
+    if not picked:
+        picked = [line for line in lines if line.strip()][-5:]
+    cut = [line if len(line) <= width else line[: width - 3] + "..." for line in picked[:limit]]
+    if len(picked) > limit:
+        cut.append("... %d more; the whole output is in %s" % (len(picked) - limit, path))
+    return cut
+
+
 def report(warn_after, fail_after, top):
     rows, started = read()
     if not rows:
@@ -119,6 +165,14 @@ def report(warn_after, fail_after, top):
     summed = sum(seconds for _, seconds, _ in rows)
     wall = time.time() - started if started else summed
     print("%-*s  %9s  (sum of phases %s; phases may overlap)" % (width, "total (wall clock)", fmt(wall), fmt(summed)))
+    failed = [name for name, _, rc in rows if rc != 0]
+    for name in failed:
+        print()
+        print("why %s failed (%s):" % (name, log_path(name)))
+        for line in reasons(name):
+            print("  " + line)
+    if failed:
+        print()
     slowest = sorted(rows, key=lambda row: row[1], reverse=True)[:top]
     names = ", ".join("%s %s" % (name, fmt(seconds)) for name, seconds, _ in slowest)
     if fail_after and wall > fail_after:

@@ -314,8 +314,12 @@ class WriteLoad:
     def verification_query(self):
         if self.mode == "db":
             return f"SELECT seq FROM {self.database}.{LEDGER_TABLE} WHERE run_id = '{self.run_id}'"
+        return f"SELECT name FROM {self.app_rows()}"
+
+    def app_rows(self):
+        """The products this run wrote through the app, as SQL: `<table> WHERE <this run>`."""
         # '_' and '%' never occur in a run_id, so LIKE matches this run only; names are parsed anyway.
-        return f"SELECT name FROM {self.database}.products WHERE name LIKE '{APP_NAME_PREFIX}{self.run_id}-%'"
+        return f"{self.database}.products WHERE name LIKE '{APP_NAME_PREFIX}{self.run_id}-%'"
 
     def seqs_on_node(self, container):
         """The set of this run's seqs one node holds, read on that node as root over its socket.
