@@ -6,7 +6,14 @@ the last one loses power. recover.yml with galera_recover_pc_bootstrap=yes used 
 among the running survivors only, make the cut-off member Primary, and so drop the
 transactions the stopped member holds. It must refuse, naming that member, and change
 nothing; the full-outage path it points to (survivor stopped, then recover.yml) then
-bootstraps the most advanced member and keeps every row. Cost: ~3 min.
+bootstraps the most advanced member and keeps every row.
+
+The member that lost power is not gone: it was left alone in the Primary component when
+the other stopped cleanly, and at boot it re-forms that component from gvwstate.dat. A
+forced bootstrap of another member while it is only powered off therefore forks the
+cluster (seen in stop 17: two Primary components with one state UUID). recover.yml must
+refuse that, naming it, unless it is listed as gone for good; powered on, it brings its
+component back and recover.yml joins the others to it. Cost: ~3 min.
 """
 
 import subprocess
@@ -40,10 +47,23 @@ def test_pc_bootstrap_refused_when_a_stopped_member_is_ahead(inv, nodes, lab_net
         assert f"more than the most advanced running survivor, {survivor}, at {behind}" in text
         assert lab.wsrep(survivor).get("wsrep_cluster_status") == "non-Primary", "the refused run changed it"
 
-        # What the message says to do: stop the survivor, recover from the most advanced member.
+        # What the message says to do: stop the survivor, power the missing member on, recover.
         lab.docker_exec(survivor, "systemctl", "stop", "mariadb", timeout=300)
         subprocess.run(["docker", "network", "connect", "--ip", address, lab_network, survivor], check=True)
-        recovered = lab.run_playbook("recover.yml", "-e", f"galera_recover_force_node={ahead}", timeout=900)
+
+        # The tired operator's shortcut instead: force the member that holds the row, while
+        # the powered-off one is still unaccounted for. Refused, naming it, nothing started.
+        forced = lab.run_playbook("recover.yml", "-e", f"galera_recover_force_node={ahead}", timeout=600)
+        assert forced.returncode != 0, f"recover.yml bootstrapped {ahead} while {lost} was only off:\n{forced.stdout[-3000:]}"
+        text = " ".join(forced.stdout.split())
+        assert f"would bootstrap without hearing from {lost}" in text, forced.stdout[-3000:]
+        assert "galera_recover_gone_members" in text, forced.stdout[-3000:]
+        for node in (survivor, ahead):
+            state = lab.docker_exec(node, "systemctl", "is-active", "mariadb", check=False).stdout.strip()
+            assert state == "inactive", f"the refused run started mariadb on {node} ({state})"
+
+        lab.start_container(lost)
+        recovered = lab.run_playbook("recover.yml", timeout=900)
         assert recovered.returncode == 0, recovered.stdout[-3000:]
         assert lab.is_synced(ahead)
     finally:
@@ -52,6 +72,8 @@ def test_pc_bootstrap_refused_when_a_stopped_member_is_ahead(inv, nodes, lab_net
         lab.start_container(lost)
     lab.wait_for(cluster_whole, 300, "every member back in one Primary component")
     lab.wait_for(servers_up, 60, "every member UP in HAProxy")
+    histories = {n: lab.wsrep(n).get("wsrep_cluster_state_uuid") for n in nodes}
+    assert len(set(histories.values())) == 1, f"the members run different histories: {histories}"
     for node in nodes:
         rows = lab.sql(node, f"SELECT COUNT(*) FROM products WHERE name = '{marker}'", lab.DATABASE)
         assert rows == [["1"]], f"{node} lost the row committed after {survivor} was cut off"
