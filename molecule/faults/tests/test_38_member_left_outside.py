@@ -1,0 +1,46 @@
+"""(h) A member that starts, then runs on outside every component, is restarted once.
+
+Seen in stop 17's faults run: after a full outage recover.yml bootstrapped one member and
+started the others; a view change cut mariadb-node3's IST short ("IST didn't contain all
+write sets", "node restart required"), and mariadbd ran on, non-Primary, for good. The
+joins waited only for Synced, so recover.yml hung until its timeout, and every later
+case found no whole cluster.
+
+The same state is made on purpose here: a one-shot drop-in points the member at a Galera
+address where nothing listens (loopback of its own container) right after its start, so
+it answers queries but belongs to no component, exactly as after the cut IST. recover.yml
+must notice it within galera_wait_outside_seconds, restart it once, say so, and end with
+the whole cluster Synced. Without the restart the wait runs into galera_sync_timeout (set
+to 150 s here) and recover.yml fails. Cost: ~1.5 min.
+"""
+
+import lab
+
+DROP_IN = "/etc/systemd/system/mariadb.service.d/zz-test-leave-after-start.conf"
+MARK = "/run/test-left-once"
+# After the start: leave the cluster for an address nowhere, once per boot (the mark; "+":
+# as root, so the mark can be written to /run).
+LEAVE = (
+    "[Service]\n"
+    f"ExecStartPost=+/bin/sh -c 'test -e {MARK} && exit 0; touch {MARK}; "
+    "mariadb -e \"SET GLOBAL wsrep_cluster_address=\\'gcomm://127.0.0.1:9\\'\" || true'\n"
+)
+
+
+def test_member_left_outside_after_its_start_is_restarted_once(nodes, cluster_whole, servers_up):
+    member = nodes[-1]
+    lab.docker_exec(member, "systemctl", "stop", "mariadb", timeout=300)
+    lab.docker_exec(member, "sh", "-c", f"rm -f {MARK} && printf '%s' \"$1\" > {DROP_IN}", "sh", LEAVE)
+    try:
+        lab.docker_exec(member, "systemctl", "daemon-reload")
+        result = lab.run_playbook("recover.yml", "-e", "galera_sync_timeout=150", timeout=600)
+        text = " ".join(result.stdout.split())
+        assert lab.docker_exec(member, "test", "-e", MARK, check=False).returncode == 0, "the drop-in never ran"
+        assert result.returncode == 0, f"recover.yml failed:\n{result.stdout[-4000:]}"
+        assert f"{member} outside the Primary component for" in text, result.stdout[-4000:]
+        assert "restarting it once" in text and "Synced after one restart" in text, result.stdout[-4000:]
+    finally:
+        lab.docker_exec(member, "rm", "-f", DROP_IN, check=False)
+        lab.docker_exec(member, "systemctl", "daemon-reload", check=False)
+    lab.wait_for(cluster_whole, 120, "every member Synced in one Primary component")
+    lab.wait_for(servers_up, 60, "every member UP in HAProxy")
