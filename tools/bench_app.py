@@ -202,7 +202,8 @@ def product_count(base_url, timeout):
     table, and every row costs the page and the JSON list, so a figure means little without it."""
     client = Client(base_url, timeout)
     try:
-        return len(json.loads(client.request("GET", "/api/products")[2])["products"])
+        # The list is paged; the status card's count is the table's (up to 10,000).
+        return json.loads(client.request("GET", "/api/status")[2])["total_products"]
     finally:
         client.close()
 

@@ -1,12 +1,12 @@
 """JSON API and the health endpoint. CSRF-exempt, so writes demand a JSON content type:
 a cross-site HTML form cannot send one without a CORS preflight, which this app never grants."""
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from . import products
 from .bodies import BodyError, parse_json_object
 from .db import DatabaseUnavailable
-from .validation import validate_product
+from .validation import PageError, page_args, validate_product
 
 bp = Blueprint("api", __name__)
 
@@ -50,7 +50,14 @@ def _not_found(product_id):
 
 @bp.get("/api/products")
 def list_products():
-    return jsonify(products=[products.to_json(row) for row in products.list_products()])
+    """A page of products, newest first; ``next`` is the URL of the older ones, or null."""
+    try:
+        limit, before = page_args(request.args, current_app.config["PRODUCTS_PAGE_SIZE"])
+    except PageError as exc:
+        raise ApiError(400, str(exc)) from None
+    rows, more = products.list_products(limit, before)
+    older = url_for("api.list_products", limit=limit, before=rows[-1]["id"]) if more else None
+    return jsonify(products=[products.to_json(row) for row in rows], next=older)
 
 
 @bp.post("/api/products")

@@ -8,6 +8,8 @@ the demo_app role writes the latter to /etc/beauty/beauty.conf.
 import os
 from urllib.parse import urlsplit
 
+from .validation import MAX_PAGE_SIZE
+
 # Environment / key=value name -> (Flask config key, converter)
 ENV_KEYS = {
     "BEAUTY_DB_HOST": ("DB_HOST", str),
@@ -23,6 +25,7 @@ ENV_KEYS = {
     "BEAUTY_CLUSTER_CACHE_SECONDS": ("CLUSTER_CACHE_SECONDS", float),
     "BEAUTY_SECRET_KEY": ("SECRET_KEY", str),
     "BEAUTY_REFRESH_SECONDS": ("REFRESH_SECONDS", int),
+    "BEAUTY_PRODUCTS_PAGE_SIZE": ("PRODUCTS_PAGE_SIZE", int),
     "BEAUTY_MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
     "BEAUTY_CAUSAL_READS": ("CAUSAL_READS", lambda value: value.strip().lower()),
     "BEAUTY_CAUSAL_READS_SECONDS": ("CAUSAL_READS_SECONDS", float),
@@ -55,6 +58,9 @@ DEFAULTS = {
     "CLUSTER_CACHE_SECONDS": 1.0,
     "SECRET_KEY": None,
     "REFRESH_SECONDS": 3,
+    # Products on one page of the list (and GET /api/products without ?limit=); older ones
+    # are a link away, so a page costs the same however many products clients add.
+    "PRODUCTS_PAGE_SIZE": 50,
     # A product is a few hundred bytes; Werkzeug answers 413 past this, declared or streamed.
     "MAX_CONTENT_LENGTH": 16 * 1024,
     # Reads wait for the Galera member to catch up (wsrep_sync_wait) for this long after
@@ -110,6 +116,9 @@ def _check(config):
         raise ConfigError("BEAUTY_MAX_CONTENT_LENGTH must be a whole number of bytes from 1024 to 16777216")
     if config["CAUSAL_READS"] not in CAUSAL_READS_MODES:
         raise ConfigError(f"BEAUTY_CAUSAL_READS must be one of {', '.join(CAUSAL_READS_MODES)}")
+    page = config["PRODUCTS_PAGE_SIZE"]
+    if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_PAGE_SIZE:
+        raise ConfigError(f"BEAUTY_PRODUCTS_PAGE_SIZE must be a whole number from 1 to {MAX_PAGE_SIZE}")
     size = config["DB_POOL_SIZE"]
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= 64:
         raise ConfigError("BEAUTY_DB_POOL_SIZE must be a whole number from 0 (no pooling) to 64")

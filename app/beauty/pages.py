@@ -1,20 +1,26 @@
 """HTML pages: product list with status, add, edit and delete."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from . import products
-from .validation import validate_product
+from .validation import PageError, page_args, validate_product
 
 bp = Blueprint("pages", __name__)
 
 
 def _render_index(form=None, errors=None, status=200):
-    rows = products.list_products()
-    state = products.snapshot(total_products=len(rows))
+    try:
+        limit, before = page_args(request.args, current_app.config["PRODUCTS_PAGE_SIZE"])
+    except PageError as exc:
+        abort(400, description=str(exc))
+    rows, more = products.list_products(limit, before)
+    # A first page that holds every product has counted them already.
+    state = products.snapshot(total=(len(rows), False) if before is None and not more else None)
     return (
         render_template(
             "index.html",
             products=rows,
+            page={"limit": limit, "before": before, "older": rows[-1]["id"] if more else None},
             state=state,
             form=form or {},
             errors=errors or {},

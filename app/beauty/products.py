@@ -20,6 +20,8 @@ from .db import (
 )
 
 COLUMNS = "id, name, price, stock, created_at"
+# The status card's count stops here ("10000+").
+COUNT_LIMIT = 10_000
 
 # What the cluster panel shows, in this order.
 CLUSTER_KEYS = (
@@ -58,8 +60,13 @@ def to_json(row):
     }
 
 
-def list_products():
-    return query(f"SELECT {COLUMNS} FROM products ORDER BY created_at DESC, id DESC")
+def list_products(limit, before=None):
+    """One page, newest first: at most ``limit`` products with an id below ``before`` (all
+    when None), and whether older ones remain. Found through the primary key, so a page
+    costs the same however many rows clients have added."""
+    where, params = ("WHERE id < %s ", (before,)) if before is not None else ("", ())
+    rows = query(f"SELECT {COLUMNS} FROM products {where}ORDER BY id DESC LIMIT %s", (*params, limit + 1))
+    return rows[:limit], len(rows) > limit
 
 
 def get_product(product_id):
@@ -68,7 +75,12 @@ def get_product(product_id):
 
 
 def count_products():
-    return query("SELECT COUNT(*) AS total FROM products")[0]["total"]
+    """How many products there are, counted no further than COUNT_LIMIT (the status card is
+    polled every few seconds; an exact count of a table a client has flooded is not worth a
+    scan on every poll): ``(total, more)``, ``more`` when the count stopped there."""
+    sql = f"SELECT COUNT(*) AS total FROM (SELECT 1 FROM products LIMIT {COUNT_LIMIT + 1}) AS counted"
+    total = query(sql)[0]["total"]
+    return min(total, COUNT_LIMIT), total > COUNT_LIMIT
 
 
 def create_product(name, price, stock):
@@ -200,15 +212,16 @@ def tls_cipher():
     return get_db().pool_state.tls_cipher
 
 
-def snapshot(total_products=None):
+def snapshot(total=None):
     """Everything the page header and status card show, for this request's connection;
-    pass ``total_products`` when the caller has just listed them all."""
-    if total_products is None:
-        total_products = count_products()
+    pass ``total`` as count_products() would return it when the caller already knows it
+    (a first page that holds every product)."""
+    total_products, more = total if total is not None else count_products()
     return {
         "node": node_name(),
         "database": "connected",
         "db_tls_cipher": tls_cipher(),
         "total_products": total_products,
+        "total_products_more": more,
         "cluster": cluster_info(),
     }

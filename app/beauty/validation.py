@@ -9,6 +9,11 @@ import re
 from decimal import Decimal, InvalidOperation
 
 NAME_MAX = 255
+# A page of the list (the list page, GET /api/products) holds at most this many products.
+MAX_PAGE_SIZE = 200
+# Query parameters are ASCII digits only (str.isdigit also takes other scripts' digits and
+# superscripts), ten at most, so no conversion ever sees a long or foreign number.
+WHOLE_PARAM = re.compile("[0-9]{1,10}")
 PRICE_MAX = Decimal("99999999.99")  # DECIMAL(10,2)
 STOCK_MAX = 2**31 - 1  # INT
 # Longest price or stock text (or JSON number literal) looked at; "99999999.99" needs 11.
@@ -162,3 +167,27 @@ def validate_product(data):
         else:
             clean[field] = value
     return clean, errors
+
+
+class PageError(ValueError):
+    """A list page's query parameter is wrong; the message names it."""
+
+
+def _whole_param(args, name, default, low, high):
+    values = args.getlist(name)
+    if not values:
+        return default
+    if len(values) > 1:
+        raise PageError(f"Query parameter '{name}' is given more than once.")
+    value = values[0]
+    if not WHOLE_PARAM.fullmatch(value) or not low <= int(value) <= high:
+        raise PageError(f"Query parameter '{name}' must be a whole number from {low} to {high}.")
+    return int(value)
+
+
+def page_args(args, default_limit):
+    """``(limit, before)`` of a list page from its query string: at most ``limit`` products
+    with an id below ``before`` (None: from the newest). Raises PageError naming a bad one."""
+    limit = _whole_param(args, "limit", default_limit, 1, MAX_PAGE_SIZE)
+    before = _whole_param(args, "before", None, 1, STOCK_MAX)
+    return limit, before

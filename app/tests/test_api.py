@@ -45,12 +45,14 @@ def test_crud_round_trip(client, sql):
 
 
 def test_list_is_newest_first(client, sql):
+    # Newest is the last added (highest id), whatever a row's created_at says.
     sql(
         "INSERT INTO products (name, price, stock, created_at) VALUES ('a', 1, 1, '2024-01-01'),"
         " ('b', 1, 1, '2025-01-01'), ('c', 1, 1, '2024-06-01')"
     )
-    names = [p["name"] for p in client.get("/api/products").get_json()["products"]]
-    assert names == ["b", "c", "a"]
+    listing = client.get("/api/products").get_json()
+    assert [p["name"] for p in listing["products"]] == ["c", "b", "a"]
+    assert listing["next"] is None
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])

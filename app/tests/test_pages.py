@@ -14,7 +14,7 @@ def add(client, name="Rose Toner", price="150000", stock="12"):
 
 
 def test_index_lists_products_newest_first(client, sql):
-    sql("INSERT INTO products (name, price, stock, created_at) VALUES ('Old Serum', 99000, 3, '2024-01-01 10:00:00')")
+    sql("INSERT INTO products (name, price, stock, created_at) VALUES ('Old Serum', 99000, 3, '2025-07-01 10:00:00')")
     sql(
         "INSERT INTO products (name, price, stock, created_at)"
         " VALUES ('New Cream', 1250000.5, 7, '2025-06-01 09:30:00')"

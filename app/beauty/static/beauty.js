@@ -116,7 +116,7 @@
     setDatabase(true);
     setText("current-node-name", status.node);
     setText("status-node", status.node);
-    setText("status-total", String(status.total_products));
+    setText("status-total", String(status.total_products) + (status.total_products_more ? "+" : ""));
     var cluster = status.cluster || {};
     document.getElementById("cluster-not-galera").classList.toggle("d-none", !!cluster.galera);
     document.getElementById("cluster-details").classList.toggle("d-none", !cluster.galera);
