@@ -28,6 +28,9 @@ def assert_refused_without_change(result, *fragments):
             ' "suspect_timeout": 2, "inactive_timeout": 6, "install_timeout": 5, "join_retrans_period": 0.5}}',
             "more than a third of suspect_timeout",
         ),
+        # The app refuses these at start; site.yml must refuse them before anything changes.
+        ('{"demo_app_products_page_size": 5000}', "demo_app_products_page_size must be a whole number from 1 to 200"),
+        ('{"demo_app_max_content_length": 10}', "demo_app_max_content_length a number of bytes from 1024"),
     ],
 )
 def test_bad_variables_are_refused(extra, named):
