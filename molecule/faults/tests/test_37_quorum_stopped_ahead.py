@@ -54,7 +54,9 @@ def test_pc_bootstrap_refused_when_a_stopped_member_is_ahead(inv, nodes, lab_net
         # The tired operator's shortcut instead: force the member that holds the row, while
         # the powered-off one is still unaccounted for. Refused, naming it, nothing started.
         forced = lab.run_playbook("recover.yml", "-e", f"galera_recover_force_node={ahead}", timeout=600)
-        assert forced.returncode != 0, f"recover.yml bootstrapped {ahead} while {lost} was only off:\n{forced.stdout[-3000:]}"
+        assert forced.returncode != 0, (
+            f"recover.yml bootstrapped {ahead} while {lost} was only off:\n{forced.stdout[-3000:]}"
+        )
         text = " ".join(forced.stdout.split())
         assert f"would bootstrap without hearing from {lost}" in text, forced.stdout[-3000:]
         assert "galera_recover_gone_members" in text, forced.stdout[-3000:]
