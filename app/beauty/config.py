@@ -23,6 +23,7 @@ ENV_KEYS = {
     "BEAUTY_DB_POOL_SIZE": ("DB_POOL_SIZE", int),
     "BEAUTY_DB_POOL_MAX_AGE": ("DB_POOL_MAX_AGE", float),
     "BEAUTY_CLUSTER_CACHE_SECONDS": ("CLUSTER_CACHE_SECONDS", float),
+    "BEAUTY_LIST_CACHE_SECONDS": ("LIST_CACHE_SECONDS", float),
     "BEAUTY_SECRET_KEY": ("SECRET_KEY", str),
     "BEAUTY_REFRESH_SECONDS": ("REFRESH_SECONDS", int),
     "BEAUTY_PRODUCTS_PAGE_SIZE": ("PRODUCTS_PAGE_SIZE", int),
@@ -56,6 +57,9 @@ DEFAULTS = {
     "DB_POOL_PING_AFTER": 5.0,
     # The cluster panel is read at most this often per process (0: on every request).
     "CLUSTER_CACHE_SECONDS": 1.0,
+    # The newest page of GET /api/products (what every open page polls) is read at most
+    # this often per process; a client that has just written reads past it (0: off).
+    "LIST_CACHE_SECONDS": 1.0,
     "SECRET_KEY": None,
     "REFRESH_SECONDS": 3,
     # Products on one page of the list (and GET /api/products without ?limit=); older ones
@@ -125,6 +129,7 @@ def _check(config):
     for key, name, top in (
         ("DB_POOL_MAX_AGE", "BEAUTY_DB_POOL_MAX_AGE", 86400),
         ("CLUSTER_CACHE_SECONDS", "BEAUTY_CLUSTER_CACHE_SECONDS", 1),
+        ("LIST_CACHE_SECONDS", "BEAUTY_LIST_CACHE_SECONDS", 1),
     ):
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= top:

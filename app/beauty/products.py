@@ -146,9 +146,10 @@ def check_database():
     query("SELECT 1 AS ok")
 
 
-class ClusterCache:
-    """The cluster panel, per process: at most ``max_age`` seconds old, and while it is
-    being read again the other threads wait for that one read instead of adding theirs."""
+class FreshCache:
+    """One value per process (the cluster panel, the newest page of the JSON list): at most
+    ``max_age`` seconds old, and while it is read again the other threads wait for that one
+    read instead of adding theirs."""
 
     def __init__(self, max_age):
         self.max_age = max_age
@@ -181,7 +182,7 @@ def _cluster_cache():
     cache = current_app.extensions.get(CLUSTER_CACHE)
     if cache is None:
         cache = current_app.extensions.setdefault(
-            CLUSTER_CACHE, ClusterCache(current_app.config["CLUSTER_CACHE_SECONDS"])
+            CLUSTER_CACHE, FreshCache(current_app.config["CLUSTER_CACHE_SECONDS"])
         )
     return cache
 
