@@ -16,6 +16,7 @@ import time
 
 import MySQLdb
 import pytest
+from flask import g
 
 from beauty import create_app
 from beauty.db import init_schema
@@ -193,6 +194,23 @@ def make_config(db_settings, **extra):
     config.update(db_settings)
     config.update(extra)
     return config
+
+
+def recording_app(db_settings, record, **config):
+    """An app and a list that gets ``record(connection)`` for every request that used one.
+    The newest page's cache is off unless asked for: such tests want every request to read."""
+    config.setdefault("LIST_CACHE_SECONDS", 0)
+    app = create_app(make_config(db_settings, **config))
+    seen = []
+
+    @app.after_request
+    def record_connection(response):
+        conn = g.get("db")
+        if conn is not None:
+            seen.append(record(conn))
+        return response
+
+    return app, seen
 
 
 @pytest.fixture

@@ -10,31 +10,23 @@ import logging
 import time
 
 import pytest
-from flask import g
 from itsdangerous import Signer
 
 from beauty import ConfigError, create_app, db
-from conftest import make_config
+from conftest import recording_app
+
+
+def _session_sync_wait(conn):
+    cur = conn.cursor()
+    cur.execute("SELECT @@session.wsrep_sync_wait")
+    value = cur.fetchone()[0]
+    cur.close()
+    return value
 
 
 def probed_app(db_settings, **config):
-    """An app and a list that gets, per request with a connection, its @@session.wsrep_sync_wait.
-    The newest page's cache is off unless asked for: these tests look at each read's session."""
-    config.setdefault("LIST_CACHE_SECONDS", 0)
-    app = create_app(make_config(db_settings, **config))
-    seen = []
-
-    @app.after_request
-    def record_sync_wait(response):
-        conn = g.get("db")
-        if conn is not None:
-            cur = conn.cursor()
-            cur.execute("SELECT @@session.wsrep_sync_wait")
-            seen.append(cur.fetchone()[0])
-            cur.close()
-        return response
-
-    return app, seen
+    """An app and a list that gets, per request with a connection, its @@session.wsrep_sync_wait."""
+    return recording_app(db_settings, _session_sync_wait, **config)
 
 
 def add(client):

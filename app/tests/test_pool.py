@@ -5,28 +5,16 @@ import time
 
 import MySQLdb
 import pytest
-from flask import g, jsonify
+from flask import jsonify
 
-from beauty import create_app, db
+from beauty import db
 from beauty.products import CLUSTER_CACHE, FreshCache
-from conftest import make_config, wait_until
+from conftest import recording_app, wait_until
 
 
 def pooled_app(db_settings, **config):
-    """An app and the list of thread ids (server connection ids) its requests ran on.
-    The newest page's cache is off unless asked for: every request here must read."""
-    config.setdefault("LIST_CACHE_SECONDS", 0)
-    app = create_app(make_config(db_settings, **config))
-    used = []
-
-    @app.after_request
-    def record_connection(response):
-        conn = g.get("db")
-        if conn is not None:
-            used.append(conn.thread_id())
-        return response
-
-    return app, used
+    """An app and the list of thread ids (server connection ids) its requests ran on."""
+    return recording_app(db_settings, lambda conn: conn.thread_id(), **config)
 
 
 def is_open(sql, thread_id):
