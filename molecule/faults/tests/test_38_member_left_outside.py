@@ -9,9 +9,9 @@ case found no whole cluster.
 The same state is made on purpose here: a one-shot drop-in points the member at a Galera
 address where nothing listens (loopback of its own container) right after its start, so
 it answers queries but belongs to no component, exactly as after the cut IST. recover.yml
-must notice it within galera_wait_outside_seconds, restart it once, say so, and end with
+must notice it within galera_wait_outside_seconds (10 s here), restart it once, say so, and end with
 the whole cluster Synced. Without the restart the wait runs into galera_sync_timeout (set
-to 150 s here) and recover.yml fails. Cost: ~1.5 min.
+to 150 s here) and recover.yml fails. Cost: ~75 s.
 """
 
 import lab
@@ -33,7 +33,10 @@ def test_member_left_outside_after_its_start_is_restarted_once(nodes, cluster_wh
     lab.docker_exec(member, "sh", "-c", f"rm -f {MARK} && printf '%s' \"$1\" > {DROP_IN}", "sh", LEAVE)
     try:
         lab.docker_exec(member, "systemctl", "daemon-reload")
-        result = lab.run_playbook("recover.yml", "-e", "galera_sync_timeout=150", timeout=600)
+        # 10 s outside instead of 30 is the same behaviour, and 20 s less of the suite.
+        result = lab.run_playbook(
+            "recover.yml", "-e", "galera_sync_timeout=150", "-e", "galera_wait_outside_seconds=10", timeout=600
+        )
         text = " ".join(result.stdout.split())
         assert lab.docker_exec(member, "test", "-e", MARK, check=False).returncode == 0, "the drop-in never ran"
         assert result.returncode == 0, f"recover.yml failed:\n{result.stdout[-4000:]}"
