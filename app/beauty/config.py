@@ -57,8 +57,9 @@ DEFAULTS = {
     "DB_POOL_PING_AFTER": 5.0,
     # The cluster panel is read at most this often per process (0: on every request).
     "CLUSTER_CACHE_SECONDS": 1.0,
-    # The newest page of GET /api/products (what every open page polls) is read at most
-    # this often per process; a client that has just written reads past it (0: off).
+    # The newest page of GET /api/products (what every open page polls) and the status
+    # card's count are read at most this often per process; a client that has just written
+    # reads past them (0: off).
     "LIST_CACHE_SECONDS": 1.0,
     "SECRET_KEY": None,
     "REFRESH_SECONDS": 3,

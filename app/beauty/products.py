@@ -11,6 +11,7 @@ from .db import (
     ER_UNKNOWN_SYSTEM_VARIABLE,
     DatabaseUnavailable,
     _text,
+    causal_reads_wanted,
     discard_db,
     error_code,
     get_db,
@@ -213,11 +214,26 @@ def tls_cipher():
     return get_db().pool_state.tls_cipher
 
 
+COUNT_CACHE = "beauty.count_cache"
+
+
+def recent_count():
+    """count_products() as this process read it at most LIST_CACHE_SECONDS ago (every page
+    view and status poll shows it); a client that has just written counts afresh."""
+    seconds = current_app.config["LIST_CACHE_SECONDS"]
+    if not seconds or causal_reads_wanted():
+        return count_products()
+    cache = current_app.extensions.get(COUNT_CACHE)
+    if cache is None:
+        cache = current_app.extensions.setdefault(COUNT_CACHE, FreshCache(seconds))
+    return cache.get(count_products)
+
+
 def snapshot(total=None):
     """Everything the page header and status card show, for this request's connection;
     pass ``total`` as count_products() would return it when the caller already knows it
     (a first page that holds every product)."""
-    total_products, more = total if total is not None else count_products()
+    total_products, more = total if total is not None else recent_count()
     return {
         "node": node_name(),
         "database": "connected",

@@ -89,6 +89,7 @@ def test_small_list_has_no_page_links(client, sql):
 
 def test_count_stops_at_its_limit(client, sql, monkeypatch):
     monkeypatch.setattr(products, "COUNT_LIMIT", 5)
+    monkeypatch.setitem(client.application.config, "LIST_CACHE_SECONDS", 0)
     fill(sql, 7)
     status = client.get("/api/status").get_json()
     assert (status["total_products"], status["total_products_more"]) == (5, True)
@@ -100,3 +101,18 @@ def test_count_stops_at_its_limit(client, sql, monkeypatch):
 def test_page_size_setting_is_checked(db_settings, size):
     with pytest.raises(ConfigError, match="BEAUTY_PRODUCTS_PAGE_SIZE"):
         create_app(make_config(db_settings, PRODUCTS_PAGE_SIZE=size))
+
+
+def test_the_count_is_cached_for_strangers_but_fresh_for_a_writer(client, sql, db_settings):
+    fill(sql, 60)
+    stranger = client.application.test_client()
+    started = time.monotonic()
+    assert stranger.get("/api/status").get_json()["total_products"] == 60
+    sql("INSERT INTO products (name, price, stock) VALUES ('behind the cache', 1, 1)")
+    seen = stranger.get("/api/status").get_json()["total_products"]
+    if time.monotonic() - started < 0.9:
+        assert seen == 60, "the count was read again within the cache's second"
+    client.post("/api/products", json={"name": "mine", "price": "1", "stock": 1})
+    assert client.get("/api/status").get_json()["total_products"] == 62
+    time.sleep(1.05)
+    assert stranger.get("/api/status").get_json()["total_products"] == 62
