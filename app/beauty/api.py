@@ -7,8 +7,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from . import products
 from .bodies import BodyError, parse_json_object
-from .db import DatabaseUnavailable, causal_reads_wanted
-from .products import FreshCache
+from .db import DatabaseUnavailable
 from .validation import PageError, page_args, validate_product
 
 bp = Blueprint("api", __name__)
@@ -60,16 +59,6 @@ def _page_json(limit, before):
     return json.dumps({"products": [products.to_json(row) for row in rows], "next": older}).encode()
 
 
-def _newest_page_json(limit):
-    """The newest page, the one every open browser polls, as this process read it at most
-    LIST_CACHE_SECONDS ago; one read at a time refreshes it. A client inside its causal
-    window (it has just written) reads past it, so it always sees its own write."""
-    cache = current_app.extensions.get(LIST_CACHE)
-    if cache is None:
-        cache = current_app.extensions.setdefault(LIST_CACHE, FreshCache(current_app.config["LIST_CACHE_SECONDS"]))
-    return cache.get(lambda: _page_json(limit, None))
-
-
 @bp.get("/api/products")
 def list_products():
     """A page of products, newest first; ``next`` is the URL of the older ones, or null."""
@@ -77,13 +66,11 @@ def list_products():
         limit, before = page_args(request.args, current_app.config["PRODUCTS_PAGE_SIZE"])
     except PageError as exc:
         raise ApiError(400, str(exc)) from None
-    cacheable = (
-        before is None
-        and limit == current_app.config["PRODUCTS_PAGE_SIZE"]
-        and current_app.config["LIST_CACHE_SECONDS"] > 0
-        and not causal_reads_wanted()
-    )
-    body = _newest_page_json(limit) if cacheable else _page_json(limit, before)
+    # Only the newest page, the one every open page polls, is cached (products.recent).
+    if before is None and limit == current_app.config["PRODUCTS_PAGE_SIZE"]:
+        body = products.recent(LIST_CACHE, lambda: _page_json(limit, None))
+    else:
+        body = _page_json(limit, before)
     return current_app.response_class(body, mimetype="application/json")
 
 

@@ -179,18 +179,27 @@ class FreshCache:
 CLUSTER_CACHE = "beauty.cluster_cache"
 
 
-def _cluster_cache():
-    cache = current_app.extensions.get(CLUSTER_CACHE)
+def _fresh_cache(key, max_age):
+    """This process's FreshCache named ``key`` (app.extensions), made on first use."""
+    cache = current_app.extensions.get(key)
     if cache is None:
-        cache = current_app.extensions.setdefault(
-            CLUSTER_CACHE, FreshCache(current_app.config["CLUSTER_CACHE_SECONDS"])
-        )
+        cache = current_app.extensions.setdefault(key, FreshCache(max_age))
     return cache
+
+
+def recent(key, read):
+    """read() as this process saw it at most LIST_CACHE_SECONDS ago (the list and the count
+    every open page polls); read afresh when that is 0, or for a client inside its causal
+    window (it has just written), so it always sees its own write."""
+    seconds = current_app.config["LIST_CACHE_SECONDS"]
+    if not seconds or causal_reads_wanted():
+        return read()
+    return _fresh_cache(key, seconds).get(read)
 
 
 def cluster_info():
     """The Galera status as a member saw it at most CLUSTER_CACHE_SECONDS ago."""
-    return _cluster_cache().get(read_cluster_info)
+    return _fresh_cache(CLUSTER_CACHE, current_app.config["CLUSTER_CACHE_SECONDS"]).get(read_cluster_info)
 
 
 def read_cluster_info():
@@ -218,15 +227,8 @@ COUNT_CACHE = "beauty.count_cache"
 
 
 def recent_count():
-    """count_products() as this process read it at most LIST_CACHE_SECONDS ago (every page
-    view and status poll shows it); a client that has just written counts afresh."""
-    seconds = current_app.config["LIST_CACHE_SECONDS"]
-    if not seconds or causal_reads_wanted():
-        return count_products()
-    cache = current_app.extensions.get(COUNT_CACHE)
-    if cache is None:
-        cache = current_app.extensions.setdefault(COUNT_CACHE, FreshCache(seconds))
-    return cache.get(count_products)
+    """count_products(), at most LIST_CACHE_SECONDS old (see recent)."""
+    return recent(COUNT_CACHE, count_products)
 
 
 def snapshot(total=None):
