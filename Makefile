@@ -10,7 +10,7 @@ PLAYBOOK  := $(BIN)/ansible-playbook -i $(INVENTORY)
 # molecule and testinfra call ansible-* by name.
 export PATH := $(abspath $(BIN)):$(PATH)
 # Scenarios `make test` runs; override e.g. `make test SCENARIOS=default`. The ones on the
-# Docker lab's containers (default, faults) run one after another, in this order; laptops,
+# Docker lab's containers (default, faults) run one after another on one lab; laptops,
 # tls and arbitrator have containers and networks of their own, so they run beside them,
 # one after the other (after lint and the app tests).
 SCENARIOS ?= default faults tls laptops arbitrator
@@ -87,10 +87,16 @@ test-roles: venv
 lab-images: venv
 	$(PHASES) run lab-images -- $(PLAYBOOK) playbooks/lab.yml --tags images
 
-# One target per scenario, each after the one before it in LAB_SCENARIOS (they share the
-# lab's containers), so `make -O` prints each scenario's output when that scenario ends.
+# One target per scenario, each after the one before it in LAB_SCENARIOS, so `make -O` prints
+# each scenario's output when that scenario ends. They converge the same inventory, so they share
+# one lab: the first creates, converges and checks idempotence, each later one only runs its
+# checks on the lab the one before it left, and the last one removes it (tools/phases.py
+# lab_steps). Run alone (`make test SCENARIOS=faults`), a scenario runs its whole sequence.
+LAB_FIRST := $(firstword $(LAB_SCENARIOS))
+LAB_LAST  := $(lastword $(LAB_SCENARIOS))
 scenario-%: lab-images
-	$(PHASES) molecule $* --molecule $(BIN)/molecule
+	$(PHASES) molecule $* --molecule $(BIN)/molecule \
+	  $(if $(filter-out $(LAB_LAST),$*),--keep-lab) $(if $(filter-out $(LAB_FIRST),$*),--reuse-lab)
 # Each lab scenario waits for the one before it in LAB_SCENARIOS.
 chain = $(if $(word 2,$(1)),$(eval scenario-$(word 2,$(1)): scenario-$(word 1,$(1)))$(call chain,$(wordlist 2,99,$(1))))
 $(call chain,$(LAB_SCENARIOS))

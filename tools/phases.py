@@ -2,6 +2,7 @@
 
     python3 -m tools.phases run NAME -- CMD ...      # run CMD, record its duration as NAME
     python3 -m tools.phases molecule SCENARIO        # molecule's test sequence, one timed step each
+        [--keep-lab] [--reuse-lab]                   # for scenarios that share one lab, in turn
     python3 -m tools.phases report [--warn-after S] [--fail-after S]
     python3 -m tools.phases reset
 
@@ -95,13 +96,37 @@ def molecule_sequence(scenario):
     return list(sequence)
 
 
-def molecule(scenario, molecule_bin):
-    """Run the scenario's test sequence step by step; on a failure, destroy, as `molecule test` does."""
-    steps = molecule_sequence(scenario)
-    for index, step in enumerate(steps):
+def lab_steps(steps, keep_lab=False, reuse_lab=False):
+    """The steps of a scenario that shares its lab with the scenarios before and after it.
+
+    reuse_lab: the scenario before it left the lab created and converged from the same
+    inventory, so the steps up to and including its converge (destroy, create, converge, and
+    an idempotence check of that converge) are left out; the verify step runs on that lab.
+    keep_lab: the scenario after it uses the lab, so the destroy after its last check is left
+    out (a destroy before its create stays: it starts from a clean machine)."""
+    steps = list(steps)
+    if reuse_lab:
+        if "converge" not in steps:
+            raise ValueError("--reuse-lab needs a sequence with a converge step: %s" % steps)
+        after = steps.index("converge") + 1
+        steps = [s for s in steps[after:] if s != "idempotence"]
+    if keep_lab:
+        while steps and steps[-1] in ("destroy", "cleanup"):
+            steps.pop()
+    return steps
+
+
+def molecule(scenario, molecule_bin, keep_lab=False, reuse_lab=False):
+    """Run the scenario's test sequence step by step; on a failure, destroy, as `molecule test` does
+    (also with --keep-lab: the scenarios after a failed one do not run)."""
+    full = molecule_sequence(scenario)
+    steps = lab_steps(full, keep_lab, reuse_lab)
+    if steps != full:
+        print("molecule %s: %s (the lab is shared: %s)" % (scenario, " ".join(steps), " ".join(full)), flush=True)
+    for step in steps:
         rc = run("molecule/%s/%s" % (scenario, step), [molecule_bin, step, "-s", scenario])
         if rc != 0:
-            if "destroy" in steps[index + 1 :]:
+            if "destroy" in full[full.index(step) + 1 :]:
                 run("molecule/%s/destroy-after-failure" % scenario, [molecule_bin, "destroy", "-s", scenario])
             return rc
     return 0
@@ -203,6 +228,8 @@ def main(argv=None):
     mol = sub.add_parser("molecule")
     mol.add_argument("scenario")
     mol.add_argument("--molecule", default="molecule")
+    mol.add_argument("--keep-lab", action="store_true", help="no last destroy: the next scenario uses the lab")
+    mol.add_argument("--reuse-lab", action="store_true", help="leave out create and converge: run on the lab left up")
     rep = sub.add_parser("report")
     rep.add_argument("--warn-after", type=float, default=0, help="seconds; print a warning past it")
     rep.add_argument("--fail-after", type=float, default=0, help="seconds; exit 1 past it")
@@ -213,7 +240,7 @@ def main(argv=None):
         command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         return run(args.name, command)
     if args.command == "molecule":
-        return molecule(args.scenario, args.molecule)
+        return molecule(args.scenario, args.molecule, args.keep_lab, args.reuse_lab)
     if args.command == "report":
         return report(args.warn_after, args.fail_after, args.top)
     reset()

@@ -1,7 +1,9 @@
-"""tools.phases: a failed phase's log is kept and the report says why it failed."""
+"""tools.phases: a failed phase's log is kept and the report says why it failed; scenarios share a lab."""
 
 import subprocess
 import sys
+
+import pytest
 
 from tools import phases
 
@@ -56,3 +58,29 @@ def test_the_command_line_reports_an_empty_file(tmp_path):
         check=False,
     )
     assert result.returncode == 0 and "no phases recorded" in result.stdout
+
+
+DEFAULT = ["destroy", "create", "converge", "idempotence", "verify", "destroy"]
+FAULTS = ["create", "converge", "verify", "destroy"]
+
+
+def test_a_scenario_alone_runs_its_whole_sequence():
+    assert phases.lab_steps(DEFAULT) == DEFAULT
+
+
+def test_the_first_scenario_on_a_shared_lab_leaves_it_up():
+    assert phases.lab_steps(DEFAULT, keep_lab=True) == ["destroy", "create", "converge", "idempotence", "verify"]
+
+
+def test_the_last_scenario_on_a_shared_lab_verifies_it_then_removes_it():
+    assert phases.lab_steps(FAULTS, reuse_lab=True) == ["verify", "destroy"]
+    assert phases.lab_steps(DEFAULT, reuse_lab=True) == ["verify", "destroy"]
+
+
+def test_a_scenario_between_two_others_only_verifies():
+    assert phases.lab_steps(FAULTS, keep_lab=True, reuse_lab=True) == ["verify"]
+
+
+def test_reusing_a_lab_needs_a_converge_step_to_leave_out():
+    with pytest.raises(ValueError, match="converge"):
+        phases.lab_steps(["create", "verify"], reuse_lab=True)
