@@ -4,7 +4,11 @@ the metrics endpoint: the old modules stayed installed).
 The role packs the source with one fixed mtime, so setuptools' build/ left by the last
 install looked no older than the new files and pip installed the old modules again. Here
 the app host is given such a leftover (an older __init__.py with that mtime) and a stale
-install marker, as after an earlier version; the next run must install the checkout's code."""
+install marker, as after an earlier version; the next run must install the checkout's code.
+
+In the TLS scenario (it was molecule/default's): the app's role is the same with TLS on, and
+this lab runs beside the default and faults scenarios, so the 70-90 s it costs leave the
+lab's stream, which is `make test`'s longest."""
 
 import hashlib
 
