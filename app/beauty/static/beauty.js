@@ -98,6 +98,39 @@
     lastProducts = serialized;
   }
 
+  // The link to older products, as the server renders it, kept true as the list changes:
+  // a first page that fills up gets it, one that no longer has older products loses it.
+  function renderPager(list, next) {
+    var older = document.getElementById("page-older");
+    var nav = document.getElementById("products-pages");
+    if (!next || list.length === 0) {
+      if (older) {
+        older.remove();
+        if (nav && !document.getElementById("page-newest")) {
+          nav.remove();
+        }
+      }
+      return;
+    }
+    var url = new URL(window.location.href);
+    url.searchParams.set("before", String(list[list.length - 1].id));
+    url.hash = "";
+    if (!older) {
+      if (!nav) {
+        nav = el("nav", {
+          "class": "card-footer d-flex justify-content-between",
+          id: "products-pages",
+          "aria-label": "Product pages"
+        }, [el("span")]);
+        document.getElementById("products-empty").after(nav);
+      }
+      older = el("a", { "class": "btn btn-sm btn-outline-secondary", id: "page-older" },
+        [document.createTextNode("Older products "), icon("chevron-right")]);
+      nav.appendChild(older);
+    }
+    older.setAttribute("href", url.pathname + url.search);
+  }
+
   function setText(id, text) {
     var node = document.getElementById(id);
     if (node && node.textContent !== text) {
@@ -140,6 +173,7 @@
     Promise.all([getJson(productsUrl), getJson(statusUrl)])
       .then(function (results) {
         renderProducts(results[0].products);
+        renderPager(results[0].products, results[0].next);
         renderStatus(results[1]);
       })
       .catch(function () {
