@@ -44,6 +44,11 @@ def base_url(request):
 
     db_settings = request.getfixturevalue("db_settings")
     app = create_app(make_config(db_settings, TESTING=False, WTF_CSRF_ENABLED=True, REFRESH_SECONDS=REFRESH_SECONDS))
+    yield from serve(app)
+
+
+def serve(app):
+    """The app on a free loopback port, in a thread, its schema in place: yields its URL."""
     with app.app_context():
         from beauty.db import init_schema
 
@@ -181,19 +186,11 @@ def two_per_page(db_settings, sql):
             db_settings, TESTING=False, REFRESH_SECONDS=REFRESH_SECONDS, PRODUCTS_PAGE_SIZE=2, LIST_CACHE_SECONDS=0
         )
     )
-    with app.app_context():
-        from beauty.db import init_schema
-
-        init_schema()
+    urls = serve(app)
+    url = next(urls)
     sql("DELETE FROM products")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    yield url
+    next(urls, None)
 
 
 def add_rows(sql, *names):
