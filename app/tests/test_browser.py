@@ -5,6 +5,7 @@ MariaDB. Set BEAUTY_BASE_URL (e.g. http://127.0.0.1:5000) to drive a deployed ap
 instead; the test then only adds, edits and deletes its own uniquely named product.
 """
 
+import contextlib
 import os
 import pathlib
 import threading
@@ -18,16 +19,6 @@ from conftest import make_config
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("BEAUTY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / "artifacts"
 REFRESH_SECONDS = 3
 # One refresh period plus the time the two fetches take.
@@ -44,9 +35,11 @@ def base_url(request):
 
     db_settings = request.getfixturevalue("db_settings")
     app = create_app(make_config(db_settings, TESTING=False, WTF_CSRF_ENABLED=True, REFRESH_SECONDS=REFRESH_SECONDS))
-    yield from serve(app)
+    with serve(app) as url:
+        yield url
 
 
+@contextlib.contextmanager
 def serve(app):
     """The app on a free loopback port, in a thread, its schema in place: yields its URL."""
     with app.app_context():
@@ -61,16 +54,6 @@ def serve(app):
     finally:
         server.shutdown()
         thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, base_url, problems):

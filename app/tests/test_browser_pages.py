@@ -6,7 +6,6 @@ emptied table)."""
 
 import pytest
 from test_browser import REFRESH_SECONDS, SEEN_WITHIN_MS, open_page, serve
-from test_browser import browser as browser  # the module's Chromium, a fixture
 
 from conftest import make_config
 
@@ -21,11 +20,9 @@ def two_per_page(db_settings, sql):
             db_settings, TESTING=False, REFRESH_SECONDS=REFRESH_SECONDS, PRODUCTS_PAGE_SIZE=2, LIST_CACHE_SECONDS=0
         )
     )
-    urls = serve(app)
-    url = next(urls)
-    sql("DELETE FROM products")
-    yield url
-    next(urls, None)
+    with serve(app) as url:
+        sql("DELETE FROM products")
+        yield url
 
 
 def add_rows(sql, *names):
