@@ -2,11 +2,13 @@
 
 Every request goes to the lab's containers or this machine's published port. The faults
 scenario makes the alerts fire (test_60_alerts.py); here the healthy system is checked:
-what is scraped, who may read what, and the dashboard in a real browser (its screenshot is
-artifacts/dashboard.png; docs/dashboard.png is a copy). Costs about 30 s.
+what is scraped, who may read what, that each request is logged once, and the dashboard in a
+real browser (its screenshot is artifacts/dashboard.png; docs/dashboard.png is a copy). Costs
+about 30 s.
 """
 
 import os
+import time
 
 import pytest
 import requests
@@ -107,3 +109,19 @@ def test_the_dashboard_shows_every_member_in_a_browser(inv):
             browser.close()
     assert not problems, problems
     assert shot.stat().st_size > 20_000
+
+
+def test_each_request_is_logged_once_by_nginx(inv, app_url):
+    # nginx writes the access log; gunicorn's own copy of every line went through journald and
+    # cost about a fifth of a page's CPU (make bench), so the app's journal holds no request.
+    app_host = inv["groups"]["demo_app"][0]
+    marker = f"log-once-{os.getpid()}-{int(time.time() * 1000)}"
+    assert requests.get(f"{app_url}/?{marker}", timeout=10).status_code == 200
+
+    def logged():
+        log = lab.docker_exec(app_host, "grep", "-c", marker, "/var/log/nginx/access.log", check=False)
+        return log.stdout.strip() == "1"
+
+    lab.wait_for(logged, 10, f"nginx's access log names {marker} once", interval=0.2)
+    journal = lab.docker_exec(app_host, "journalctl", "-u", "beauty-app", "--no-pager", "-o", "cat").stdout
+    assert marker not in journal, "gunicorn logged the request to the journal too"
