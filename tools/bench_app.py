@@ -19,6 +19,12 @@ Every row costs the page and the JSON list, so the list is topped up to --produc
 (21, as in issue 13's figures) with bench-fill-* products that are deleted afterwards, and
 the count measured with is printed (the tests' write loads leave many more rows in a lab).
 No pass/fail: it prints a table.
+
+Two columns do not depend on how busy the machine's neighbours are: "cpu ms/req" is the CPU
+time this whole machine spent (lab, load generator and all: /proc/stat, which a container
+shares with its host) divided by the requests the row served, and "idle %" the share of the
+cores left idle. Throughput on a shared 2-core machine moves by a third from one run to the
+next; the CPU a request costs moves far less, so compare changes by it.
 """
 
 import argparse
@@ -397,10 +403,25 @@ def tls_variants(args):
     return 0
 
 
+def cpu_jiffies():
+    """(busy, idle) clock ticks of every core since boot, from /proc/stat's first line."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq = fields[:7]
+    return user + nice + system + irq + softirq, idle + iowait
+
+
+def cpu_columns(before, after, requests):
+    """(CPU ms per request, % idle) between two cpu_jiffies() readings."""
+    busy, idle = after[0] - before[0], after[1] - before[1]
+    per_request = busy * 1000 / os.sysconf("SC_CLK_TCK") / requests if requests else float("nan")
+    return per_request, 100 * idle / (busy + idle) if busy + idle else float("nan")
+
+
 def print_header():
     header = (
         f"{'via':<10} {'tls':<4} {'path':<15} {'clients':>7} {'requests':>8}"
-        f" {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>10} {'idle %':>6}"
     )
     print(header)
     print("-" * len(header), flush=True)
@@ -411,10 +432,12 @@ def measure(label, url, paths, levels, args, engine):
     run = run_level_wrk if engine == "wrk" else run_level
     for path in paths:
         for clients in levels:
+            before = cpu_jiffies()
             r = run(url, path, clients, args.duration, args.timeout)
+            cpu_ms, idle = cpu_columns(before, cpu_jiffies(), r["ok"] + r["errors"])
             print(
                 f"{label:<10} {tls:<4} {path:<15} {clients:>7} {r['ok']:>8} {r['errors']:>6} {r['rps']:>8.1f}"
-                f" {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}",
+                f" {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {cpu_ms:>10.2f} {idle:>6.0f}",
                 flush=True,
             )
 
