@@ -1,6 +1,7 @@
 """garbd as a member of a two-node cluster with TLS on (issue 10): counted, encrypted,
 and keeping the survivor Primary when a member dies under the app's writes."""
 
+import json
 import subprocess
 import time
 
@@ -48,11 +49,39 @@ def test_garbd_replicates_over_tls(nodes, arbitrators):
         assert hello.returncode == 0 and f"CN = {garbd}" in hello.stderr, hello.stderr[-1500:]
 
 
-def test_rolling_restart_counts_garbd(nodes, arbitrators):
+MAINTENANCE = "/etc/galera-health/maintenance"
+
+
+def haproxy_status(inv, server):
+    """The Galera backend's server as HAProxy has it, from its runtime API (the same script the
+    playbooks use): the scenario publishes no port."""
+    script = (lab.ROOT / "roles" / "galera" / "files" / "haproxy_servers.py").read_text()
+    host = inv["groups"]["haproxy"][0]
+    out = lab.docker_exec(host, "python3", "-c", script, "/run/haproxy/admin.sock", "galera").stdout
+    return json.loads(out)[server]["status"]
+
+
+def test_rolling_restart_counts_garbd_and_keeps_an_operators_maintenance(inv, nodes, node_names, arbitrators):
     # Its precheck and its wait for Synced expect every member and garbd in the size; one
-    # member is enough to show it (molecule/faults restarts a whole cluster).
-    restart = lab.run_playbook("rolling_restart.yml", f"--limit={nodes[-1]}", timeout=600)
-    assert restart.returncode == 0, restart.stdout[-3000:]
+    # member is enough to show it (molecule/faults restarts a whole cluster). That member is in
+    # an operator's maintenance: restarted, it must stay out of rotation, its file as it was.
+    member, server = nodes[-1], node_names[nodes[-1]]
+    note = "disk check by the operator"
+    lab.docker_exec(member, "sh", "-c", f"echo '{note}' > {MAINTENANCE}")
+    try:
+        lab.wait_for(lambda: haproxy_status(inv, server) != "UP", 30, f"HAProxy to take {server} out")
+        started = lab.docker_exec(member, "systemctl", "show", "-P", "ActiveEnterTimestampMonotonic", "mariadb").stdout
+        restart = lab.run_playbook("rolling_restart.yml", f"--limit={member}", timeout=600)
+        assert restart.returncode == 0, restart.stdout[-3000:]
+        again = lab.docker_exec(member, "systemctl", "show", "-P", "ActiveEnterTimestampMonotonic", "mariadb").stdout
+        assert again != started, f"{member} was not restarted"
+        kept = lab.docker_exec(member, "cat", MAINTENANCE, check=False).stdout.strip()
+        assert kept == note, f"rolling_restart.yml changed the operator's maintenance file to {kept!r}"
+        assert haproxy_status(inv, server) != "UP", f"rolling_restart.yml put {server} back in rotation"
+    finally:
+        lab.docker_exec(member, "rm", "-f", MAINTENANCE)
+        # The next test's writes go through HAProxy to this member once the other dies.
+        lab.wait_for(lambda: haproxy_status(inv, server) == "UP", 60, f"HAProxy to have {server} UP again")
     size = str(len(nodes) + len(arbitrators))
     for node in nodes:
         assert lab.wsrep(node).get("wsrep_cluster_size") == size, f"{node} lost garbd in the restart"
