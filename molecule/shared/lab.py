@@ -36,6 +36,10 @@ ADMIN_USER = _SHARED["shared_admin_db_user"]
 # The web logins of HAProxy's statistics page and of Prometheus.
 STATS_USER = _SHARED["shared_stats_user"]
 PROMETHEUS_USER = _SHARED["shared_prometheus_user"]
+# While this file exists a member's health endpoint answers 503 and HAProxy takes it out.
+MAINTENANCE_FILE = yaml.safe_load((ROOT / "roles/galera_health/defaults/main.yml").read_text())[
+    "galera_health_maintenance_file"
+]
 
 
 def ansible_env() -> dict:

@@ -49,9 +49,6 @@ def test_garbd_replicates_over_tls(nodes, arbitrators):
         assert hello.returncode == 0 and f"CN = {garbd}" in hello.stderr, hello.stderr[-1500:]
 
 
-MAINTENANCE = "/etc/galera-health/maintenance"
-
-
 def haproxy_status(inv, server):
     """The Galera backend's server as HAProxy has it, from its runtime API (the same script the
     playbooks use): the scenario publishes no port."""
@@ -67,7 +64,7 @@ def test_rolling_restart_counts_garbd_and_keeps_an_operators_maintenance(inv, no
     # an operator's maintenance: restarted, it must stay out of rotation, its file as it was.
     member, server = nodes[-1], node_names[nodes[-1]]
     note = "disk check by the operator"
-    lab.docker_exec(member, "sh", "-c", f"echo '{note}' > {MAINTENANCE}")
+    lab.docker_exec(member, "sh", "-c", f"echo '{note}' > {lab.MAINTENANCE_FILE}")
     try:
         lab.wait_for(lambda: haproxy_status(inv, server) != "UP", 30, f"HAProxy to take {server} out")
         started = lab.docker_exec(member, "systemctl", "show", "-P", "ActiveEnterTimestampMonotonic", "mariadb").stdout
@@ -75,11 +72,11 @@ def test_rolling_restart_counts_garbd_and_keeps_an_operators_maintenance(inv, no
         assert restart.returncode == 0, restart.stdout[-3000:]
         again = lab.docker_exec(member, "systemctl", "show", "-P", "ActiveEnterTimestampMonotonic", "mariadb").stdout
         assert again != started, f"{member} was not restarted"
-        kept = lab.docker_exec(member, "cat", MAINTENANCE, check=False).stdout.strip()
+        kept = lab.docker_exec(member, "cat", lab.MAINTENANCE_FILE, check=False).stdout.strip()
         assert kept == note, f"rolling_restart.yml changed the operator's maintenance file to {kept!r}"
         assert haproxy_status(inv, server) != "UP", f"rolling_restart.yml put {server} back in rotation"
     finally:
-        lab.docker_exec(member, "rm", "-f", MAINTENANCE)
+        lab.docker_exec(member, "rm", "-f", lab.MAINTENANCE_FILE)
         # The next test's writes go through HAProxy to this member once the other dies.
         lab.wait_for(lambda: haproxy_status(inv, server) == "UP", 60, f"HAProxy to have {server} UP again")
     size = str(len(nodes) + len(arbitrators))

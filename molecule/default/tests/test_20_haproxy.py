@@ -32,12 +32,12 @@ def test_every_backend_is_up(stats_url, stats_password, node_names):
 
 def test_node_in_maintenance_is_drained(nodes, node_names, app_url, stats_url, stats_password):
     node, name = nodes[0], node_names[nodes[0]]
-    lab.docker_exec(node, "touch", "/etc/galera-health/maintenance")
+    lab.docker_exec(node, "touch", lab.MAINTENANCE_FILE)
     try:
         lab.wait_for(lambda: lab.haproxy_is_down(stats_url, stats_password, name), 10, f"HAProxy to drain {name}")
         assert name not in served_by(app_url, 12)
     finally:
-        lab.docker_exec(node, "rm", "-f", "/etc/galera-health/maintenance")
+        lab.docker_exec(node, "rm", "-f", lab.MAINTENANCE_FILE)
     lab.wait_for(lambda: lab.haproxy_servers(stats_url, stats_password)[name] == "UP", 10, f"{name} back UP")
 
 
