@@ -12,6 +12,10 @@ it; a verdict older than stale_after answers 503 "stale". Clients are served by
 one selector loop, so idle or slow sockets cost a file descriptor, never a thread,
 and are dropped after client_timeout.
 
+With --rejoin the same program is the member's rejoin watch instead (run as root by its own
+unit): a member that answers but stays outside every component, with a transfer cut short or
+no group connection, while a peer is Synced in the Primary component, is restarted once.
+
 SIGHUP re-reads the settings file without closing the listening sockets, so HAProxy
 never sees a failed check for a change of peers or timeouts. A file that does not
 validate, or that moves the listening address or port (a restart's job), is refused
@@ -31,6 +35,7 @@ import os
 import selectors
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -42,8 +47,12 @@ import pymysql
 
 LOG = logging.getLogger("galera-health")
 
+STATE_JOINING = 1
 STATE_SYNCED = 4
 STATE_DONOR_DESYNCED = 2
+
+# How often the rejoin watch reads the member's state (seconds).
+REJOIN_INTERVAL = 2.0
 
 # Asked by a peer's donor check: answer from local state only, never ask further.
 PEER_QUERY_PARAMETER = "peer"
@@ -78,6 +87,11 @@ DEFAULTS = {
         "cache_ttl": "0.5",
         "stale_after": "3",
     },
+    "rejoin": {
+        "after": "0",
+        "user": "root",
+        "service": "mariadb.service",
+    },
 }
 
 
@@ -103,6 +117,9 @@ class Settings:
         self.serve_while_donating = parser.getboolean("check", "serve_while_donating")
         self.cache_ttl = _seconds(parser.get("check", "cache_ttl"), "check.cache_ttl", 0.05, 5)
         self.stale_after = _seconds(parser.get("check", "stale_after"), "check.stale_after", 0.2, 60)
+        self.rejoin_after = _count(parser.get("rejoin", "after"), "rejoin.after", 0, 3600)
+        self.rejoin_user = parser.get("rejoin", "user").strip()
+        self.rejoin_service = parser.get("rejoin", "service").strip()
         raw_peers = parser.get("check", "peers").replace(",", " ").split()
         self.peer_urls = [self._peer_url(peer) for peer in raw_peers]
         if not self.bind_addresses:
@@ -123,6 +140,12 @@ class Settings:
                 raise ValueError("mariadb.tcp_user must be set when tcp_probe is login")
             if not self.tcp_password_file.startswith("/"):
                 raise ValueError("mariadb.tcp_password_file must be an absolute path")
+        if 0 < self.rejoin_after < 10:
+            raise ValueError("rejoin.after must be 0 (off) or at least 10 seconds, got %d" % self.rejoin_after)
+        if not self.rejoin_user:
+            raise ValueError("rejoin.user must not be empty")
+        if not self.rejoin_service.endswith(".service") or "/" in self.rejoin_service:
+            raise ValueError("rejoin.service must be a systemd unit name ending in .service")
         if self.tcp_ssl_ca and not self.tcp_ssl_ca.startswith("/"):
             raise ValueError("mariadb.tcp_ssl_ca must be an absolute path")
 
@@ -227,7 +250,7 @@ class Checker:
                 cursor.execute(
                     "SHOW GLOBAL STATUS WHERE Variable_name IN "
                     "('wsrep_local_state', 'wsrep_local_state_comment', "
-                    "'wsrep_cluster_status', 'wsrep_ready')"
+                    "'wsrep_cluster_status', 'wsrep_connected', 'wsrep_ready')"
                 )
                 status = dict(cursor.fetchall())
         finally:
@@ -650,6 +673,106 @@ class HealthServer:
         client.sock.close()
 
 
+class RejoinWatch:
+    """Decides when a member left outside every component is restarted, once.
+
+    Galera leaves a joiner whose incremental transfer a view change cut short running on,
+    outside every component, for good (it logs "node restart required"); a member that lost
+    its group connection can stay so too. Both answer queries, so nothing else restarts them.
+    The watch restarts such a member when it has been so for `after` seconds in a row and a
+    peer says it is Synced in the Primary component: there is a cluster to rejoin, and this
+    member can reach it. A member that is only cut off (a partition, gmcast.isolate) keeps its
+    connection and a non-joining state and is left alone, to come back by itself; so is one
+    that does not answer (stopped, starting, receiving a full copy) or is drained for
+    maintenance. After one restart the watch waits until the member has been in the Primary
+    component again before it may restart it another time.
+    """
+
+    def __init__(self, after, clock=time.monotonic):
+        self.after = after
+        self._clock = clock
+        self._outside_since = None
+        self._restarted = False
+        self._said = None
+
+    @staticmethod
+    def stuck(state):
+        """Why this state will not mend by itself, or None; state as read_wsrep's status."""
+        if state is None or state.get("wsrep_cluster_status") == "Primary":
+            return None
+        if _int_or_none(state.get("wsrep_local_state")) == STATE_JOINING:
+            return "joining (%s) outside the Primary component" % state.get("wsrep_local_state_comment")
+        if str(state.get("wsrep_connected", "")).upper() == "OFF":
+            return "connected to no group (cluster status %s)" % state.get("wsrep_cluster_status")
+        return None
+
+    def observe(self, state, find_peer_in_primary):
+        """Take one reading (None: no answer); return why to restart now, or None.
+
+        find_peer_in_primary is called only when the member has been stuck long enough.
+        """
+        if state is not None and state.get("wsrep_cluster_status") == "Primary":
+            self._restarted = False
+        why = self.stuck(state)
+        if why is None:
+            self._outside_since = None
+            self._say(None)
+            return None
+        now = self._clock()
+        if self._outside_since is None:
+            self._outside_since = now
+        waited = now - self._outside_since
+        if self._restarted:
+            self._say("still %s after one restart; left to the operator (playbooks/recover.yml)" % why)
+            return None
+        if waited < self.after:
+            self._say("%s: restarting it if this lasts %d s and a peer is in the Primary component" % (why, self.after))
+            return None
+        peer = find_peer_in_primary()
+        if peer is None:
+            self._say("%s, and no peer is Synced in the Primary component: left as it is" % why)
+            return None
+        self._restarted = True
+        self._outside_since = None
+        return "%s for %.0f s while %s is Synced in the Primary component" % (why, waited, peer)
+
+    def _say(self, message):
+        if message != self._said and message is not None:
+            LOG.warning("%s", message)
+        self._said = message
+
+
+def watch_rejoin(settings, stop):
+    """Read the member's state every REJOIN_INTERVAL seconds and restart it when the watch says so."""
+    checker = Checker(settings)
+    watch = RejoinWatch(settings.rejoin_after)
+    LOG.info(
+        "rejoin watch: restarts %s once when it stays outside every component for %d s",
+        settings.rejoin_service,
+        settings.rejoin_after,
+    )
+    while not stop.wait(REJOIN_INTERVAL):
+        state = None
+        if not os.path.exists(checker.settings.maintenance_file):
+            try:
+                state = checker.read_wsrep()[1]
+            except (pymysql.MySQLError, OSError):
+                state = None
+        why = watch.observe(state, checker.find_usable_peer)
+        if why is None:
+            continue
+        LOG.warning("restarting %s once: %s", settings.rejoin_service, why)
+        # --no-block: a joiner's start may take minutes (a full copy); the watch keeps reading.
+        result = subprocess.run(
+            ["systemctl", "restart", "--no-block", settings.rejoin_service],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            LOG.error("systemctl restart %s failed: %s", settings.rejoin_service, result.stderr.strip())
+
+
 def reload_settings(path, server, cache):
     """Apply the settings file to a running endpoint; return whether it was applied."""
     try:
@@ -678,6 +801,11 @@ def main(argv=None):
     mode = arguments.add_mutually_exclusive_group()
     mode.add_argument("--check-config", action="store_true", help="validate the settings file and exit")
     mode.add_argument("--once", action="store_true", help="print one verdict; exit 0 if healthy, else 1")
+    mode.add_argument(
+        "--rejoin",
+        action="store_true",
+        help="run the rejoin watch (as root): restart a member left outside every component, once",
+    )
     options = arguments.parse_args(argv)
     # First, so a reload sent while starting is kept for later instead of killing the process.
     reload_requested = threading.Event()
@@ -690,6 +818,16 @@ def main(argv=None):
         LOG.error("invalid settings in %s: %s", options.config, error)
         return 2
     if options.check_config:
+        return 0
+    if options.rejoin:
+        if settings.rejoin_after == 0:
+            LOG.error("rejoin.after is 0 in %s: the rejoin watch is off", options.config)
+            return 2
+        # The watch logs in as its own OS user (root), by unix_socket as well.
+        settings.db_user = settings.rejoin_user
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        watch_rejoin(settings, stop)
         return 0
     if options.once:
         verdict = Checker(settings).evaluate()
