@@ -31,6 +31,7 @@ def assert_refused_without_change(result, *fragments):
         # The app refuses these at start; site.yml must refuse them before anything changes.
         ('{"demo_app_products_page_size": 5000}', "demo_app_products_page_size must be a whole number from 1 to 200"),
         ('{"demo_app_max_content_length": 10}', "demo_app_max_content_length a number of bytes from 1024"),
+        ('{"galera_health_rejoin_after": 5}', "galera_health_rejoin_after on mariadb-node1 must be 0 (off)"),
     ],
 )
 def test_bad_variables_are_refused(extra, named):

@@ -132,6 +132,19 @@ def test_restarting_node1_keeps_one_cluster(nodes):
         assert s["wsrep_cluster_state_uuid"] == before, f"{node} is in another cluster: a second bootstrap happened"
 
 
+def test_every_member_runs_its_rejoin_watch(nodes):
+    for node in nodes:
+        for query in ("is-active", "is-enabled"):
+            state = lab.docker_exec(node, "systemctl", query, "galera-rejoin", check=False).stdout.strip()
+            assert state in ("active", "enabled"), f"{node}: galera-rejoin is {state}"
+        user = lab.docker_exec(node, "systemctl", "show", "-p", "User", "--value", "galera-rejoin").stdout.strip()
+        # Root: it restarts mariadb. The endpoint that faces the network stays unprivileged.
+        assert user in ("", "root"), f"{node}: galera-rejoin runs as {user}"
+        assert lab.docker_exec(node, "systemctl", "show", "-p", "User", "--value", "galera-health").stdout.strip() == (
+            "clustercheck"
+        )
+
+
 def test_node_that_lost_power_rejoins_by_itself(nodes):
     victim = nodes[-1]
     lab.sql(
