@@ -77,3 +77,23 @@ def test_check_config_exits_2_on_a_bad_value(tmp_path):
     )
     assert result.returncode == 2, result.stderr
     assert "cache_ttl" in result.stderr
+
+
+def test_the_watch_is_off_unless_set(health, tmp_path):
+    settings = health.load_settings(write(tmp_path, "[server]\n"))
+    assert settings.rejoin_after == 0
+    assert settings.rejoin_service == "mariadb.service"
+
+
+@pytest.mark.parametrize(
+    "text, complaint",
+    [
+        ("[rejoin]\nafter = 5\n", "rejoin.after must be 0 (off) or at least 10"),
+        ("[rejoin]\nafter = 99999\n", "rejoin.after must be between 0 and 3600"),
+        ("[rejoin]\nafter = soon\n", "rejoin.after must be a whole number"),
+        ("[rejoin]\nafter = 60\nservice = ../x\n", "rejoin.service must be a systemd unit name"),
+    ],
+)
+def test_bad_rejoin_settings_are_refused(health, tmp_path, text, complaint):
+    with pytest.raises(ValueError, match=complaint.replace("(", r"\(").replace(")", r"\)")):
+        health.load_settings(write(tmp_path, text))
