@@ -53,6 +53,8 @@ STATE_DONOR_DESYNCED = 2
 
 # How often the rejoin watch reads the member's state (seconds).
 REJOIN_INTERVAL = 2.0
+# Client errors of a server that does not answer: can't connect (socket, TCP), lost connection.
+NOT_ANSWERING = (2002, 2003, 2006, 2013)
 
 # Asked by a peer's donor check: answer from local state only, never ask further.
 PEER_QUERY_PARAMETER = "peer"
@@ -751,13 +753,22 @@ def watch_rejoin(settings, stop):
         settings.rejoin_service,
         settings.rejoin_after,
     )
+    blind = None
     while not stop.wait(REJOIN_INTERVAL):
-        state = None
+        state, problem = None, None
         if not os.path.exists(checker.settings.maintenance_file):
             try:
                 state = checker.read_wsrep()[1]
-            except (pymysql.MySQLError, OSError):
-                state = None
+            except pymysql.MySQLError as error:
+                # Not running, starting or receiving a full copy is no answer, not a problem;
+                # a refused login is: the watch is blind until it is fixed.
+                if not (error.args and error.args[0] in NOT_ANSWERING):
+                    problem = _describe(error)
+            except OSError:
+                pass
+        if problem != blind and problem is not None:
+            LOG.error("cannot read the member's state as %s, so the watch cannot act: %s", settings.db_user, problem)
+        blind = problem
         why = watch.observe(state, checker.find_usable_peer)
         if why is None:
             continue

@@ -6,9 +6,11 @@ molecule/faults test_38 drops a real member out of its group and checks that its
 restarts it by itself.
 """
 
+import subprocess
+
 import pytest
 
-from conftest import load_module
+from conftest import SCRIPT, endpoint_python, load_module, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +111,39 @@ def test_a_second_restart_only_after_the_member_was_primary_again(health):
     assert run(watch, clock, CUT_IST, peers, 300) == [], "restarted again without having rejoined"
     run(watch, clock, SYNCED, peers, 10)
     assert len(run(watch, clock, CUT_IST, peers, 12)) == 1
+
+
+def run_watch(tmp_path, text, timeout=15, until=None):
+    """Run `--rejoin` with these settings; return its output once `until` is in it, or when it exits."""
+    config = tmp_path / "galera-health.conf"
+    config.write_text(text, encoding="utf-8")
+    log = tmp_path / "watch.log"
+    with open(log, "w+", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [endpoint_python(), SCRIPT, "--config", str(config), "--rejoin"], stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until(
+                lambda: process.poll() is not None or (until and until in log.read_text(encoding="utf-8")),
+                timeout,
+                "the rejoin watch to say %r" % until,
+            )
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)
+    return process.returncode, log.read_text(encoding="utf-8")
+
+
+def test_the_watch_refuses_to_run_when_off(tmp_path):
+    code, output = run_watch(tmp_path, "[rejoin]\nafter = 0\n")
+    assert code == 2
+    assert "rejoin.after is 0" in output and "the rejoin watch is off" in output
+
+
+def test_a_watch_that_cannot_log_in_says_so(tmp_path, galera):
+    # A login the server refuses (as after a change of root's authentication): the watch is blind.
+    text = "[mariadb]\nsocket = %s\n[rejoin]\nafter = 10\nuser = no_such_account\n" % galera.socket
+    _, output = run_watch(tmp_path, text, until="so the watch cannot act")
+    assert "rejoin watch: restarts mariadb.service once" in output
+    assert "cannot read the member's state as no_such_account" in output and "Access denied" in output, output
