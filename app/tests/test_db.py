@@ -113,6 +113,42 @@ def test_page_read_survives_a_killed_connection(app, sql):
     assert [p["name"] for p in response.get_json()["products"]] == ["Still Listed"]
 
 
+def test_page_read_survives_a_new_connection_to_the_leaving_node_as_well(app, sql, monkeypatch):
+    # Until HAProxy marks a leaving member down, the retry's new connection can reach it too.
+    sql("INSERT INTO products (name, price, stock) VALUES ('Listed Anyway', 1, 1)")
+    opened = []
+    real_connect = db.connect
+
+    def the_first_two_die():
+        conn = real_connect()
+        opened.append(conn)
+        if len(opened) <= 2:
+            kill(sql, conn)
+        return conn
+
+    monkeypatch.setattr(db, "connect", the_first_two_die)
+    response = app.test_client().get("/api/products")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [p["name"] for p in response.get_json()["products"]] == ["Listed Anyway"]
+    assert len(opened) == 3
+
+
+def test_a_read_gives_up_after_three_connections(app, sql, monkeypatch):
+    opened = []
+    real_connect = db.connect
+
+    def every_one_dies():
+        conn = real_connect()
+        opened.append(conn)
+        kill(sql, conn)
+        return conn
+
+    monkeypatch.setattr(db, "connect", every_one_dies)
+    response = app.test_client().get("/api/products")
+    assert response.status_code == 503
+    assert len(opened) == 3
+
+
 def test_form_write_survives_a_killed_connection(app, sql):
     @app.before_request
     def kill_connection_after_it_is_opened():
