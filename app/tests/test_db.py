@@ -26,6 +26,23 @@ def kill(sql, conn):
 # --- database unreachable -------------------------------------------------------------
 
 
+def lose_new_connections(monkeypatch, sql, how_many=None):
+    """Kill the first `how_many` connections the app opens (all when None), right after
+    they open; return the list of every connection opened."""
+    opened = []
+    real_connect = db.connect
+
+    def connect_then_maybe_lose_it():
+        conn = real_connect()
+        opened.append(conn)
+        if how_many is None or len(opened) <= how_many:
+            kill(sql, conn)
+        return conn
+
+    monkeypatch.setattr(db, "connect", connect_then_maybe_lose_it)
+    return opened
+
+
 @pytest.fixture
 def offline_client(db_settings, closed_port):
     settings = dict(db_settings, DB_HOST="127.0.0.1", DB_PORT=closed_port)
@@ -116,17 +133,7 @@ def test_page_read_survives_a_killed_connection(app, sql):
 def test_page_read_survives_a_new_connection_to_the_leaving_node_as_well(app, sql, monkeypatch):
     # Until HAProxy marks a leaving member down, the retry's new connection can reach it too.
     sql("INSERT INTO products (name, price, stock) VALUES ('Listed Anyway', 1, 1)")
-    opened = []
-    real_connect = db.connect
-
-    def the_first_two_die():
-        conn = real_connect()
-        opened.append(conn)
-        if len(opened) <= 2:
-            kill(sql, conn)
-        return conn
-
-    monkeypatch.setattr(db, "connect", the_first_two_die)
+    opened = lose_new_connections(monkeypatch, sql, how_many=2)
     response = app.test_client().get("/api/products")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert [p["name"] for p in response.get_json()["products"]] == ["Listed Anyway"]
@@ -134,16 +141,7 @@ def test_page_read_survives_a_new_connection_to_the_leaving_node_as_well(app, sq
 
 
 def test_a_read_gives_up_after_three_connections(app, sql, monkeypatch):
-    opened = []
-    real_connect = db.connect
-
-    def every_one_dies():
-        conn = real_connect()
-        opened.append(conn)
-        kill(sql, conn)
-        return conn
-
-    monkeypatch.setattr(db, "connect", every_one_dies)
+    opened = lose_new_connections(monkeypatch, sql)
     response = app.test_client().get("/api/products")
     assert response.status_code == 503
     assert len(opened) == 3
@@ -160,16 +158,7 @@ def test_form_write_survives_a_killed_connection(app, sql):
 
 
 def test_write_is_retried_only_once(app, sql, monkeypatch):
-    opened = []
-    real_connect = db.connect
-
-    def connect_then_lose_it():
-        conn = real_connect()
-        opened.append(conn)
-        kill(sql, conn)
-        return conn
-
-    monkeypatch.setattr(db, "connect", connect_then_lose_it)
+    opened = lose_new_connections(monkeypatch, sql)
     response = app.test_client().post(
         "/api/products", data=json.dumps({"name": "Never", "price": 1, "stock": 1}), content_type="application/json"
     )
